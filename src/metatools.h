@@ -1,0 +1,45 @@
+/*
+ * metatools.h - the tools mcpzip itself exposes downstream: search_tools, describe_tool,
+ * execute_tool, proxy_status and proxy_refresh.
+ *
+ * Owns: their definitions (kept small: the whole tools/list answer stays under 2 KiB, which is
+ * the point of mcpzip) and their handlers. Bad arguments never become protocol errors: every
+ * handler returns a CallToolResult, with isError and a sentence saying what to change.
+ *
+ * Threads: handlers run on the downstream reader thread (fast ones) or on a worker thread
+ * (blocking ones, see struct metatool.blocking); they share nothing but the proxy.
+ */
+#ifndef MCPZIP_METATOOLS_H
+#define MCPZIP_METATOOLS_H
+
+#include <stdbool.h>
+
+#include <cjson/cJSON.h>
+
+#include "cancel.h"
+#include "proxy.h"
+
+struct metatool {
+    const char *name;
+    bool blocking; /* may wait on an upstream: run it off the reader thread */
+    /* Returns a new CallToolResult. args may be NULL. cancel may fire at any time. */
+    cJSON *(*call)(struct proxy *px, const cJSON *args, struct cancel *cancel);
+};
+
+/* Returns the meta-tool called name, or NULL. */
+const struct metatool *metatools_find(const char *name);
+
+/* Returns a new array of the meta-tools' definitions for tools/list. */
+cJSON *metatools_list(void);
+
+/* Returns the `instructions` text for initialize (servers and tool counts), newly allocated. */
+char *metatools_instructions(struct proxy *px);
+
+/* Formats one search result line: "name: first sentence [param:type*, ...]" (for tests and
+ * the CLI). Newly allocated. */
+char *metatools_result_line(const char *name, const cJSON *def);
+
+/* Returns a new CallToolResult with isError set and text as its only content. */
+cJSON *metatools_error(const char *text);
+
+#endif

@@ -1,0 +1,52 @@
+/*
+ * proxy.h - the running proxy: configuration, upstreams, catalog and their housekeeping.
+ *
+ * Owns: one struct upstream per configured server, the catalog (and its cache file), the
+ * process spawner, the background catalog refreshes and a housekeeping thread that disconnects
+ * idle servers and saves the cache. It is the context passed first to the meta-tools and the
+ * downstream session.
+ *
+ * DESIGN. Refreshes run on their own short-lived threads, one per server, so a slow or hanging
+ * server delays nobody; at most one refresh per server runs at a time (later requests for the
+ * same server join the running one's result). The housekeeper wakes once a second. Shutdown
+ * stops the housekeeper, disconnects every upstream (failing requests in flight), waits a
+ * bounded time for refresh threads, and saves the cache.
+ *
+ * Threads: proxy_new/proxy_shutdown/proxy_free by main; everything else from any thread.
+ */
+#ifndef MCPZIP_PROXY_H
+#define MCPZIP_PROXY_H
+
+#include <stdbool.h>
+
+#include "catalog.h"
+#include "config.h"
+#include "upstream.h"
+
+#define PROXY_REFRESH_TIMEOUT_MS 30000
+
+struct proxy;
+
+/* cfg is borrowed and must outlive the proxy. Loads the catalog cache (warning on problems). */
+struct proxy *proxy_new(const struct config *cfg);
+/* Starts background refreshes of every enabled server; later calls are no-ops. */
+void proxy_start(struct proxy *px);
+void proxy_shutdown(struct proxy *px);
+void proxy_free(struct proxy *px);
+
+const struct config *proxy_config(struct proxy *px);
+struct catalog *proxy_catalog(struct proxy *px);
+/* Returns the upstream named name, or NULL when no such server is configured. */
+struct upstream *proxy_upstream(struct proxy *px, const char *name);
+
+/*
+ * Refreshes one server's tool list now (synchronously, bounded by PROXY_REFRESH_TIMEOUT_MS),
+ * bypassing a connect backoff, and updates the catalog. Returns 0 and fills diff (may be NULL),
+ * or an err.h code with *why; on failure the server's old tools are kept, marked stale.
+ */
+int proxy_refresh(struct proxy *px, const char *name, struct catalog_diff *diff, char **why);
+
+/* Schedules a background refresh of one server (list_changed). Never blocks. */
+void proxy_refresh_async(struct proxy *px, const char *name);
+
+#endif

@@ -1,0 +1,2293 @@
+/*
+ * search.c - the tool index and its ranking.
+ *
+ * The index is a classic inverted index: every document (tool) is cut into fields (tool name,
+ * server name, title, the description's first sentence, the whole description, parameter names
+ * and parameter descriptions), each field is tokenized (camelCase, `_`, `-`, `.`, UTF-8 runs),
+ * lower-cased, stripped of stop words and stemmed, and every term keeps one posting per document
+ * holding its BM25F weight: the field-weighted, length-normalized term frequency, already
+ * saturated with k1, so a query only multiplies it by the term's idf.
+ *
+ * A query is turned into "concepts": one per distinct stem, or one per synonym phrase found in
+ * it ("pull request", "tear down"). A concept has members (the stem itself, its synonyms from
+ * a const table, a prefix or typo correction when the stem is unknown), each a short list of
+ * terms; a document scores the best member of each concept, so a tool that uses three synonyms
+ * of one word does not beat a tool that answers two different words of the query. The sum is
+ * then scaled by coverage (the share of concepts the tool answers) and completed by a bonus for
+ * the share of the tool's own name that the query covers, and by a boost for servers the query
+ * names ("slack: ...") or whose vocabulary it uses ("gmail" on the Google Workspace server).
+ * A query equal to a tool name is answered by that tool first, whatever the ranking says.
+ *
+ * DESIGN (threads): the index is immutable after search_index_build(); only two things change
+ * under queries, and both live behind one mutex in struct cache: the LRU query cache and a free
+ * list of per-query scratch buffers (dense per-document accumulators, reset after use, so a
+ * query costs nothing proportional to the catalog size beyond the documents it touches). The
+ * lock is held only to look up or insert a cache entry and to take or return a scratch buffer,
+ * never while ranking.
+ */
+#include "search.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xmem.h"
+
+#define SEARCH_MAX_TOKEN 40          /* bytes kept of one token; longer ones are cut */
+#define SEARCH_MAX_QUERY_TOKENS 64   /* raw tokens read from one query */
+#define SEARCH_MAX_CONCEPTS 64       /* one bit each in a uint64_t coverage mask */
+#define SEARCH_MAX_MEMBERS 512       /* members over all concepts of one query */
+#define SEARCH_MAX_QTERMS 1024       /* terms over all members of one query */
+#define SEARCH_MAX_FIELD_TOKENS 4096 /* tokens indexed per field of one tool */
+#define SEARCH_MAX_PARAMS 64         /* parameters indexed per schema level */
+#define SEARCH_EXACT_MAX 512         /* longer queries cannot be a tool name */
+#define SEARCH_CACHE_SLOTS 256
+#define SEARCH_CACHE_MIN_HITS 32 /* a cache entry keeps at least this many hits */
+#define SEARCH_TYPO_MAX 3        /* corrections kept per unknown word */
+#define SEARCH_PREFIX_MAX 3      /* completions kept per unknown word */
+#define SEARCH_SUGGEST_KEY 96    /* bytes of a name compared by search_suggest() */
+
+enum field { F_NAME, F_SERVER, F_TITLE, F_LEAD, F_DESC, F_PARAM, F_PDESC, F_COUNT };
+
+#define FIELD_BIT(f) (1u << (f))
+
+/*
+ * Ranking constants. The field weights say how much one occurrence counts in each field: a
+ * word of the tool's name says far more about what it does than a word deep in a parameter
+ * description. b is BM25's length normalization per field: strong for free text, where a 7 KB
+ * description must not win by mentioning everything, weak for names.
+ */
+struct ranking {
+    float weight[F_COUNT];
+    float b[F_COUNT];
+    float k1;
+    float w_synonym;   /* a synonym counts this much of the word itself */
+    float w_phrase;    /* members of a phrase's synonym group */
+    float w_typo;      /* an edit-distance correction of an unknown word */
+    float w_prefix;    /* a completion of an unknown word ("config" → "configuration") */
+    float w_weak;      /* pure numbers: they rarely say what a tool does */
+    float cov_floor;   /* share of the score kept by a document covering no concept */
+    float w_namecov;   /* bonus for covering the whole tool name */
+    float w_server;    /* boost per unit of server signal */
+    float credit_min;  /* server signal at which a concept counts as covered by the server */
+    float affinity;    /* scale of the signal from a server's own vocabulary */
+};
+
+static const struct ranking ranking_default = {
+    /*             name  server title lead  desc  param pdesc */
+    .weight = { 3.0f, 0.6f, 2.0f, 1.0f, 1.0f, 0.5f, 0.25f },
+    .b = { 0.3f, 0.0f, 0.3f, 0.5f, 0.75f, 0.5f, 0.75f },
+    .k1 = 1.2f,
+    .w_synonym = 0.6f,
+    .w_phrase = 0.8f,
+    .w_typo = 0.8f,
+    .w_prefix = 0.6f,
+    .w_weak = 0.3f,
+    .cov_floor = 0.25f,
+    .w_namecov = 1.5f,
+    .w_server = 1.5f,
+    .credit_min = 0.5f,
+    .affinity = 0.7f,
+};
+
+/*
+ * Words that carry no intent in a request to a tool catalog. Matched on the lower-cased token
+ * before stemming. "up", "down", "off" and "out" are kept: they change the verb ("tear down").
+ */
+static const char *const stop_words[] = {
+    "a",      "about",  "after",  "all",    "also",  "am",    "an",     "and",   "any",
+    "are",    "as",     "at",     "be",     "been",  "being", "but",    "by",    "can",
+    "could",  "did",    "do",     "does",   "each",  "for",   "from",   "had",   "has",
+    "have",   "he",     "her",    "here",   "him",   "his",   "how",    "i",     "if",
+    "in",     "into",   "is",     "it",     "its",   "just",  "let",    "lets",  "like",
+    "me",     "mine",   "my",     "need",   "of",    "on",    "onto",   "or",    "our",
+    "ours",   "please", "she",    "should", "so",    "some",  "than",   "that",  "the",
+    "their",  "them",   "then",   "there",  "these", "they",  "this",   "those", "to",
+    "tool",   "tools",  "us",     "using",  "via",   "want",  "was",    "we",    "were",
+    "what",   "when",   "where",  "which",  "while", "who",   "whom",   "whose", "why",
+    "will",   "with",   "would",  "you",    "your",  "yours", "whats",  "s",     "t",
+};
+
+/* Irregular forms the suffix stripper cannot reach, mapped to a form it reduces correctly. */
+static const struct {
+    const char *from;
+    const char *to;
+} irregular[] = {
+    { "began", "begin" }, { "begun", "begin" },   { "bought", "buy" },     { "brought", "bring" },
+    { "built", "build" }, { "chose", "choose" },  { "chosen", "choose" },  { "did", "do" },
+    { "done", "do" },     { "found", "find" },    { "gave", "give" },      { "given", "give" },
+    { "got", "get" },     { "gotten", "get" },    { "kept", "keep" },      { "lost", "lose" },
+    { "made", "make" },   { "paid", "pay" },      { "ran", "run" },        { "said", "say" },
+    { "sent", "send" },   { "seen", "see" },      { "saw", "see" },        { "shown", "show" },
+    { "taken", "take" },  { "took", "take" },     { "told", "tell" },      { "went", "go" },
+    { "wrote", "write" }, { "written", "write" }, { "children", "child" }, { "people", "person" },
+    { "indices", "index" }, { "data", "data" },   { "rerun", "rerun" },    { "retries", "retry" },
+};
+
+/*
+ * Synonym groups: general vocabulary of tool catalogs (verbs of CRUD and operations, common
+ * objects of developer and office tools). A word may sit in several groups; entries with a
+ * space are phrases, found when all their words occur in the query. Each group ends at NULL.
+ */
+#define SYN_WIDTH 12
+static const char *const synonym_groups[][SYN_WIDTH] = {
+    { "create", "add", "new", "make", "insert", "open", "set up", NULL },
+    { "delete", "remove", "erase", "destroy", "drop", "trash", "bin", "discard", "purge", "wipe",
+      "tear down", NULL },
+    { "delete", "get rid of", "throw away", "retire", "decommission", NULL },
+    { "update", "edit", "modify", "change", "patch", "alter", "adjust", "upsert", NULL },
+    { "list", "enumerate", "get all", "show all", "browse", "all", NULL },
+    { "get", "fetch", "retrieve", "read", "show", "view", "display", "inspect", "look at", NULL },
+    { "search", "find", "query", "lookup", "look up", "locate", "discover", "grep", "seek", NULL },
+    { "send", "post", "message", "chat", "dm", "write to", NULL },
+    { "message", "msg", "dm", "chat", "post", NULL },
+    { "email", "mail", "e-mail", "inbox", "mailbox", NULL },
+    { "file", "document", "doc", "attachment", NULL },
+    { "issue", "ticket", "bug", "work item", "workitem", "defect", NULL },
+    { "repo", "repository", "codebase", NULL },
+    { "pr", "pull request", "merge request", "mr", NULL },
+    { "k8s", "kubernetes", "kube", "kubectl", NULL },
+    { "run", "execute", "exec", "invoke", "call", "trigger", "launch", NULL },
+    { "stop", "halt", "kill", "terminate", "cancel", "abort", "shut down", "shutdown", NULL },
+    { "start", "begin", "launch", "kick off", "boot", "spin up", NULL },
+    { "deploy", "ship", "release", "publish", "roll out", "rollout", "go live", NULL },
+    { "approve", "sign off", "accept", "lgtm", NULL },
+    { "undo", "revert", "rollback", "roll back", "reverse", "withdraw", "unapprove", NULL },
+    { "pause", "suspend", "sleep", "hibernate", "freeze", NULL },
+    { "resume", "unpause", "wake", "continue", NULL },
+    { "restart", "reboot", "rerun", "retry", "run again", NULL },
+    { "scale", "resize", "replicas", NULL },
+    { "leave", "quit", "exit", "depart", NULL },
+    { "join", "enter", "subscribe", NULL },
+    { "upload", "attach", NULL },
+    { "download", "export", NULL },
+    { "event", "meeting", "appointment", "invite", NULL },
+    { "schedule", "book", "plan", "arrange", NULL },
+    { "user", "member", "person", "people", "account", "teammate", "colleague", "employee",
+      NULL },
+    { "folder", "directory", "dir", NULL },
+    { "image", "picture", "photo", "pic", "img", "graphic", NULL },
+    { "screenshot", "screen capture", "screengrab", "capture screen", "screen shot", NULL },
+    { "chart", "graph", "plot", "diagram", "visualization", "visualize", NULL },
+    { "spreadsheet", "sheet", "worksheet", "excel", "workbook", NULL },
+    { "configuration", "config", "configure", "settings", "setting", "preferences", "options",
+      NULL },
+    { "environment variable", "env var", "env", "environment", NULL },
+    { "variable", "var", NULL },
+    { "flag", "toggle", "feature flag", "feature toggle", "switch", NULL },
+    { "log", "logs", "logging", "history", "audit trail", NULL },
+    { "error", "exception", "failure", "fail", "crash", "fault", "broken", NULL },
+    { "monitor", "alert", "watch", "alarm", NULL },
+    { "metric", "metrics", "stats", "statistics", "measurement", "telemetry", NULL },
+    { "mute", "silence", "snooze", "downtime", "suppress", NULL },
+    { "unmute", "unsilence", "unsnooze", NULL },
+    { "charge", "bill", "invoice", "fee", "payment", "pay", NULL },
+    { "refund", "money back", "reimburse", "chargeback", NULL },
+    { "customer", "client", "buyer", "shopper", NULL },
+    { "note", "memo", "annotation", NULL },
+    { "comment", "reply", "respond", "feedback", "remark", NULL },
+    { "task", "todo", "to do", "action item", "chore", NULL },
+    { "organization", "org", "company", NULL },
+    { "team", "group", "squad", NULL },
+    { "permission", "access", "share", "sharing", "role", "grant", "acl", "collaborator", NULL },
+    { "revoke", "remove access", "unshare", "deny", NULL },
+    { "url", "link", "href", "uri", NULL },
+    { "webpage", "web page", "website", "site", "web site", NULL },
+    { "scrape", "extract", "crawl", "harvest", NULL },
+    { "location", "address", "place", "position", "coordinates", "geocode", "latitude",
+      "longitude", NULL },
+    { "directions", "route", "routing", "navigation", "itinerary", NULL },
+    { "weather", "forecast", "temperature", NULL },
+    { "database", "db", "datastore", NULL },
+    { "row", "record", "entry", NULL },
+    { "column", "field", "attribute", "property", NULL },
+    { "commit", "check in", "checkin", NULL },
+    { "clone", "copy", "duplicate", "replicate", NULL },
+    { "move", "rename", "relocate", "transfer", NULL },
+    { "restore", "recover", "undelete", "revert", "rollback", NULL },
+    { "count", "how many", "number of", "total", "tally", NULL },
+    { "summary", "summarize", "overview", "describe", "details", "info", "information",
+      "digest", "recap", NULL },
+    { "status", "state", "health", NULL },
+    { "click", "tap", "press", NULL },
+    { "type", "input", "fill", "keyboard", NULL },
+    { "scroll", "swipe", "fling", NULL },
+    { "navigate", "go to", "goto", "visit", "open url", NULL },
+    { "javascript", "js", "script", NULL },
+    { "evaluate", "eval", "execute script", "run script", NULL },
+    { "phone", "mobile", "device", "android", "ios", "smartphone", NULL },
+    { "secret", "credential", "password", "token", "api key", NULL },
+    { "container", "pod", NULL },
+    { "namespace", "ns", NULL },
+    { "version", "revision", NULL },
+    { "workflow", "pipeline", "job", "build", "ci", NULL },
+    { "notification", "notify", "alert", "ping", "remind", "reminder", NULL },
+    { "invite", "invitation", "attendee", "participant", "guest", NULL },
+    { "deal", "opportunity", "sale", NULL },
+    { "channel", "room", "conversation", NULL },
+    { "thread", "replies", "conversation", NULL },
+    { "reply", "respond", "answer", "response", NULL },
+    { "render", "draw", "visualize", NULL },
+    { "remember", "memorize", "store", "save", "persist", "record", "keep track", NULL },
+    { "save", "store", "persist", "write", "put", NULL },
+    { "read", "open", "view", "load", "cat", NULL },
+    { "text", "content", "body", "contents", NULL },
+    { "replace", "substitute", "swap", "overwrite", NULL },
+    { "markdown", "md", NULL },
+    { "research", "investigate", "deep dive", "study", NULL },
+    { "sitemap", "site map", "site structure", NULL },
+    { "login", "log in", "sign in", "signin", "authenticate", "auth", "logon", NULL },
+    { "logout", "log out", "sign out", "signout", NULL },
+    { "product", "sku", NULL },
+    { "board", "kanban", NULL },
+    { "sprint", "iteration", "cycle", NULL },
+    { "label", "tag", "category", NULL },
+    { "assign", "assignee", "owner", "allocate", NULL },
+    { "documentation", "docs", "manual", "guide", "reference", NULL },
+    { "changelog", "release notes", "changes", NULL },
+    { "diff", "changes", "changed", "difference", "compare", "delta", NULL },
+    { "trace", "span", "tracing", NULL },
+    { "incident", "outage", "problem", NULL },
+    { "dashboard", "panel", NULL },
+    { "key value", "kv", "key-value", NULL },
+    { "bucket", "storage", "blob", NULL },
+    { "function", "lambda", "serverless", "worker", NULL },
+    { "domain", "dns", "hostname", NULL },
+    { "certificate", "cert", "ssl", "tls", NULL },
+    { "backup", "snapshot", NULL },
+    { "accessibility", "a11y", "aria", NULL },
+    { "element", "component", "widget", "control", NULL },
+    { "think", "reason", "reasoning", "thought", NULL },
+    { "design", "mockup", "layout", "wireframe", NULL },
+    { "lint", "linter", "static analysis", NULL },
+    { "format", "prettify", "beautify", NULL },
+    { "sync", "synchronize", "refresh", "reconcile", NULL },
+    { "money", "payment", "funds", "cash", NULL },
+    { "ask", "question", "prompt", NULL },
+};
+
+#define NSTOP (sizeof(stop_words) / sizeof(stop_words[0]))
+#define NIRREGULAR (sizeof(irregular) / sizeof(irregular[0]))
+#define NGROUPS (sizeof(synonym_groups) / sizeof(synonym_groups[0]))
+
+typedef void (*token_cb)(void *ctx, const char *tok, size_t len);
+
+/* A chunked bump allocator for strings that live as long as the index. */
+struct arena_block {
+    struct arena_block *next;
+    size_t used;
+    size_t cap;
+    char data[];
+};
+
+struct arena {
+    struct arena_block *head;
+    size_t bytes; /* total allocated, for search_index_memory() */
+};
+
+/* Open-addressing map from a byte string to a 32-bit id; keys are borrowed. */
+struct strmap_slot {
+    const char *key;
+    uint32_t len;
+    uint32_t id;
+};
+
+struct strmap {
+    struct strmap_slot *slot;
+    size_t cap; /* power of two, or 0 */
+    size_t used;
+};
+
+struct term {
+    const char *text; /* in the arena, NUL-terminated */
+    uint32_t len;
+    uint32_t df;      /* documents containing the term */
+    uint32_t post;    /* first posting */
+    uint32_t aff;     /* first server affinity */
+    uint32_t naff;
+    uint32_t letters; /* bitmask of the letters a-z present, to prefilter typo candidates */
+    float idf;
+};
+
+struct posting {
+    uint32_t doc;
+    float w;        /* saturated BM25F term frequency */
+    uint32_t fields; /* FIELD_BIT()s where the term occurs */
+};
+
+struct affinity {
+    uint32_t server;
+    float strength; /* 0..1: how surely the term points at this server */
+};
+
+struct docinfo {
+    uint32_t server;
+    uint32_t name_terms; /* distinct terms of the tool name */
+    uint32_t next_full;  /* next document with the same full exact-name key, or UINT32_MAX */
+    uint32_t next_tool;  /* same for the tool-only key */
+    const char *key_full; /* "server__tool" compacted: lower-case letters and digits only */
+    const char *key_tool; /* the tool part compacted */
+};
+
+/* A synonym table entry compiled to stems: one word or one phrase. */
+struct syn_member {
+    uint32_t group;
+    uint32_t nstem;
+    const char *stem[4];
+};
+
+/* Per-query dense accumulators, reused through the cache's free list. */
+struct scratch {
+    struct scratch *next;
+    float *score;     /* sum of concept scores */
+    float *cur;       /* best member score of the current concept */
+    float *mcur;      /* score of the current member */
+    uint64_t *mask;   /* concepts matched */
+    uint8_t *nh;      /* concepts matched in the name */
+    uint8_t *cnh;     /* the current concept matched in the name */
+    uint8_t *mnh;     /* the current member matched in the name */
+    uint32_t *touched, *ctouched, *mtouched;
+    size_t nt, nct, nmt;
+    float *srvsig;    /* per server: signal from the query */
+    uint64_t *srvmask; /* per server: concepts credited to the server */
+    uint32_t *stouched;
+    size_t nst;
+};
+
+struct cache_entry {
+    uint64_t hash;
+    char *key;
+    struct search_hit *hits;
+    size_t n;     /* hits stored */
+    size_t asked; /* hits asked for when computed; n < asked means the ranking is complete */
+    uint64_t used; /* LRU clock */
+};
+
+struct cache {
+    pthread_mutex_t lock;
+    struct cache_entry slot[SEARCH_CACHE_SLOTS];
+    uint64_t clock;
+    size_t bytes; /* memory held by entries */
+    struct scratch *free;
+    size_t nscratch;
+};
+
+struct search_index {
+    const struct search_doc *docs;
+    size_t n;
+    struct ranking rk;
+    struct arena arena;
+    struct term *terms;
+    size_t nterms;
+    struct strmap vocab;
+    uint32_t *sorted; /* term ids in byte order, for prefix completion */
+    struct posting *post;
+    size_t npost;
+    struct affinity *aff;
+    size_t naff;
+    struct docinfo *info;
+    const char **servers; /* server names, borrowed */
+    uint32_t *server_ndocs;
+    size_t nservers;
+    struct strmap server_map;
+    struct strmap exact_full; /* compacted key → first document */
+    struct strmap exact_tool;
+    struct syn_member *syn;
+    size_t nsyn;
+    struct strmap syn_map; /* one-word member stem → first member index, chained below */
+    uint32_t *syn_next;
+    size_t base_bytes;
+    struct cache *cache;
+};
+
+/* ------------------------------------------------------------------------ small helpers */
+
+static bool is_lower(int c)
+{
+    return c >= 'a' && c <= 'z';
+}
+
+static bool is_upper(int c)
+{
+    return c >= 'A' && c <= 'Z';
+}
+
+static bool is_digit(int c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static bool is_alnum(int c)
+{
+    return is_lower(c) || is_upper(c) || is_digit(c);
+}
+
+static int to_lower(int c)
+{
+    return is_upper(c) ? c + ('a' - 'A') : c;
+}
+
+static uint64_t hash_bytes(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ull;
+    }
+    return h ^ (h >> 29);
+}
+
+static char *arena_alloc(struct arena *a, size_t n)
+{
+    struct arena_block *b = a->head;
+
+    if (b == NULL || b->cap - b->used < n) {
+        size_t cap = n > 65536 ? n : 65536;
+
+        b = xmalloc(sizeof(*b) + cap);
+        b->next = a->head;
+        b->used = 0;
+        b->cap = cap;
+        a->head = b;
+        a->bytes += sizeof(*b) + cap;
+    }
+    b->used += n;
+    return b->data + b->used - n;
+}
+
+static const char *arena_strndup(struct arena *a, const char *s, size_t n)
+{
+    char *p = arena_alloc(a, n + 1);
+
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+static void arena_free(struct arena *a)
+{
+    while (a->head != NULL) {
+        struct arena_block *next = a->head->next;
+
+        free(a->head);
+        a->head = next;
+    }
+}
+
+static void strmap_grow(struct strmap *m)
+{
+    size_t cap = m->cap ? m->cap * 2 : 64;
+    struct strmap_slot *slot = xcalloc(cap, sizeof(*slot));
+
+    for (size_t i = 0; i < m->cap; i++) {
+        struct strmap_slot *s = &m->slot[i];
+
+        if (s->key == NULL)
+            continue;
+        size_t j = hash_bytes(s->key, s->len) & (cap - 1);
+        while (slot[j].key != NULL)
+            j = (j + 1) & (cap - 1);
+        slot[j] = *s;
+    }
+    free(m->slot);
+    m->slot = slot;
+    m->cap = cap;
+}
+
+/* Returns the id stored for key, or UINT32_MAX. */
+static uint32_t strmap_get(const struct strmap *m, const char *key, size_t len)
+{
+    if (m->cap == 0)
+        return UINT32_MAX;
+    size_t j = hash_bytes(key, len) & (m->cap - 1);
+    while (m->slot[j].key != NULL) {
+        const struct strmap_slot *s = &m->slot[j];
+
+        if (s->len == len && memcmp(s->key, key, len) == 0)
+            return s->id;
+        j = (j + 1) & (m->cap - 1);
+    }
+    return UINT32_MAX;
+}
+
+/* Stores id for key unless key is present; returns the id now stored. key is borrowed. */
+static uint32_t strmap_put(struct strmap *m, const char *key, size_t len, uint32_t id)
+{
+    if ((m->used + 1) * 2 > m->cap)
+        strmap_grow(m);
+    size_t j = hash_bytes(key, len) & (m->cap - 1);
+    while (m->slot[j].key != NULL) {
+        struct strmap_slot *s = &m->slot[j];
+
+        if (s->len == len && memcmp(s->key, key, len) == 0)
+            return s->id;
+        j = (j + 1) & (m->cap - 1);
+    }
+    m->slot[j].key = key;
+    m->slot[j].len = (uint32_t)len;
+    m->slot[j].id = id;
+    m->used++;
+    return id;
+}
+
+/* ------------------------------------------------------------------------ tokenizer */
+
+/* Decodes one UTF-8 sequence at s (n bytes left); returns its length, 0 when invalid. */
+static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
+{
+    size_t len;
+    uint32_t c;
+
+    if (s[0] < 0x80) {
+        *cp = s[0];
+        return 1;
+    } else if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+        len = 2;
+        c = s[0] & 0x1f;
+    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+        len = 3;
+        c = s[0] & 0x0f;
+    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        len = 4;
+        c = s[0] & 0x07;
+    } else {
+        return 0;
+    }
+    if (len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        c = (c << 6) | (s[i] & 0x3f);
+    }
+    if ((len == 3 && c < 0x800) || (len == 4 && (c < 0x10000 || c > 0x10ffff)) ||
+        (c >= 0xd800 && c <= 0xdfff))
+        return 0;
+    *cp = c;
+    return len;
+}
+
+/* Non-ASCII code points that separate words: Latin-1 and general punctuation, CJK and fullwidth
+ * punctuation, and other symbols. */
+static bool cp_is_separator(uint32_t c)
+{
+    return (c >= 0x80 && c <= 0xbf) || c == 0xd7 || c == 0xf7 || (c >= 0x2000 && c <= 0x2bff) ||
+           (c >= 0x3000 && c <= 0x303f) || (c >= 0xfe30 && c <= 0xfe4f) ||
+           (c >= 0xff00 && c <= 0xff0f) || (c >= 0xff1a && c <= 0xff20) ||
+           (c >= 0xff3b && c <= 0xff40) || (c >= 0xff5b && c <= 0xff65) || c == 0xfeff ||
+           (c >= 0x1f000 && c <= 0x1faff);
+}
+
+struct tokenizer {
+    token_cb cb;
+    void *ctx;
+    size_t count;
+    size_t max;
+};
+
+static void emit(struct tokenizer *t, const char *s, size_t n)
+{
+    char buf[SEARCH_MAX_TOKEN];
+
+    if (t->count >= t->max)
+        return;
+    if (n > SEARCH_MAX_TOKEN)
+        n = SEARCH_MAX_TOKEN;
+    for (size_t i = 0; i < n; i++)
+        buf[i] = (char)to_lower((unsigned char)s[i]);
+    /* A lone letter is an initial or a variable name, never an intent. */
+    if (n == 1 && !is_digit(buf[0]))
+        return;
+    t->count++;
+    t->cb(t->ctx, buf, n);
+}
+
+/* Emits one camelCase part; a part mixing letters and digits ("oauth2") also gives its
+ * letter runs of two or more letters ("oauth"), so either spelling finds it. */
+static void emit_part(struct tokenizer *t, const char *s, size_t n)
+{
+    bool letters = false, digits = false;
+
+    emit(t, s, n);
+    for (size_t i = 0; i < n; i++) {
+        if (is_digit((unsigned char)s[i]))
+            digits = true;
+        else
+            letters = true;
+    }
+    if (!(letters && digits))
+        return;
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+
+        while (j < n && !is_digit((unsigned char)s[j]))
+            j++;
+        if (j - i >= 2 && j - i < n)
+            emit(t, s + i, j - i);
+        while (j < n && is_digit((unsigned char)s[j]))
+            j++;
+        i = j;
+    }
+}
+
+/* Splits an ASCII alphanumeric run on camelCase boundaries: "getHTTPResponse" gives get, http,
+ * response; "v1Beta" gives v1, beta. */
+static void emit_ascii_run(struct tokenizer *t, const char *s, size_t n)
+{
+    size_t start = 0;
+
+    for (size_t i = 1; i < n; i++) {
+        int a = (unsigned char)s[i - 1], b = (unsigned char)s[i];
+        bool cut = ((is_lower(a) || is_digit(a)) && is_upper(b)) ||
+                   (is_upper(a) && is_upper(b) && i + 1 < n && is_lower((unsigned char)s[i + 1]));
+
+        if (cut) {
+            emit_part(t, s + start, i - start);
+            start = i;
+        }
+    }
+    emit_part(t, s + start, n - start);
+}
+
+/* A run of non-ASCII word characters is one token (Chinese has no spaces); runs of three or
+ * more characters also give their character bigrams so a query can match inside them. */
+static void emit_utf8_run(struct tokenizer *t, const char *s, size_t n, size_t ncp)
+{
+    emit(t, s, n);
+    if (ncp < 3)
+        return;
+    for (size_t i = 0; i < n && t->count < t->max;) {
+        uint32_t cp;
+        size_t l1 = utf8_decode((const unsigned char *)s + i, n - i, &cp);
+        size_t l2 = i + l1 < n ? utf8_decode((const unsigned char *)s + i + l1, n - i - l1, &cp)
+                               : 0;
+
+        if (l1 == 0 || l2 == 0)
+            break;
+        emit(t, s + i, l1 + l2);
+        i += l1;
+    }
+}
+
+/* Cuts text into lower-cased tokens and hands each to cb, at most max of them. */
+static void tokenize(const char *s, size_t len, size_t max, token_cb cb, void *ctx)
+{
+    struct tokenizer t = { .cb = cb, .ctx = ctx, .count = 0, .max = max };
+    size_t i = 0;
+
+    while (i < len && t.count < t.max) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (is_alnum(c)) {
+            size_t j = i;
+
+            while (j < len && is_alnum((unsigned char)s[j]))
+                j++;
+            emit_ascii_run(&t, s + i, j - i);
+            i = j;
+        } else if (c < 0x80) {
+            i++;
+        } else {
+            size_t j = i, ncp = 0;
+
+            for (;;) {
+                uint32_t cp;
+                size_t l = j < len && (unsigned char)s[j] >= 0x80
+                                   ? utf8_decode((const unsigned char *)s + j, len - j, &cp)
+                                   : 0;
+
+                if (l == 0 || cp_is_separator(cp))
+                    break;
+                j += l;
+                ncp++;
+            }
+            if (j == i) {
+                i++; /* invalid byte or a separator code point */
+                uint32_t cp;
+                size_t l = utf8_decode((const unsigned char *)s + i - 1, len - i + 1, &cp);
+                if (l > 1)
+                    i += l - 1;
+                continue;
+            }
+            /* Cut long runs at a code point boundary so a token never ends mid-character. */
+            size_t keep = j - i;
+            if (keep > SEARCH_MAX_TOKEN) {
+                keep = SEARCH_MAX_TOKEN;
+                while (keep > 0 && ((unsigned char)s[i + keep] & 0xc0) == 0x80)
+                    keep--;
+            }
+            emit_utf8_run(&t, s + i, keep, ncp);
+            i = j;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------ stemming */
+
+static bool is_stop_word(const char *w, size_t n)
+{
+    /* The table is short; a linear scan beats keeping it sorted by hand. */
+    for (size_t i = 0; i < NSTOP; i++)
+        if (strlen(stop_words[i]) == n && memcmp(stop_words[i], w, n) == 0)
+            return true;
+    return false;
+}
+
+static bool has_vowel(const char *w, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strchr("aeiouy", w[i]) != NULL)
+            return true;
+    return false;
+}
+
+static bool ends_with(const char *w, size_t n, const char *suffix)
+{
+    size_t k = strlen(suffix);
+
+    return n >= k && memcmp(w + n - k, suffix, k) == 0;
+}
+
+/*
+ * A light suffix stripper for English words of lower-case ASCII letters: plurals, -ing, -ed,
+ * -tion and a final e, so that send/sends/sending, create/created/creating/creation and
+ * page/pages meet on one stem. It over-strips some words; since queries and documents go
+ * through the same function, that only matters where two different words collide. Writes the
+ * stem into w (at most n bytes) and returns its length.
+ */
+static size_t stem(char *w, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!is_lower((unsigned char)w[i]))
+            return n;
+    for (size_t i = 0; i < NIRREGULAR; i++) {
+        if (strlen(irregular[i].from) == n && memcmp(irregular[i].from, w, n) == 0) {
+            size_t k = strlen(irregular[i].to);
+
+            if (k > n)
+                break;
+            memcpy(w, irregular[i].to, k);
+            n = k;
+            break;
+        }
+    }
+    if (n <= 3)
+        return n;
+    if (ends_with(w, n, "ies") && n > 4) {
+        n -= 2;
+        w[n - 1] = 'y';
+    } else if (ends_with(w, n, "sses")) {
+        n -= 2;
+    } else if (w[n - 1] == 's' && !ends_with(w, n, "ss") && !ends_with(w, n, "us") &&
+               !ends_with(w, n, "is")) {
+        n -= 1;
+    }
+    bool stripped = false;
+    if (ends_with(w, n, "ied") && n > 4) {
+        n -= 2;
+        w[n - 1] = 'y';
+    } else if (ends_with(w, n, "ing") && n >= 6 && has_vowel(w, n - 3)) {
+        n -= 3;
+        stripped = true;
+    } else if (ends_with(w, n, "ed") && n >= 5 && has_vowel(w, n - 2)) {
+        n -= 2;
+        stripped = true;
+    }
+    if (stripped && n >= 3 && w[n - 1] == w[n - 2] && strchr("bgmnprt", w[n - 1]) != NULL)
+        n--;
+    if (ends_with(w, n, "tion") && n >= 6)
+        n -= 3;
+    if (n >= 4 && w[n - 1] == 'e' && w[n - 2] != 'e')
+        n--;
+    return n;
+}
+
+/* Reduces a lower-cased token to its index form in out (SEARCH_MAX_TOKEN bytes); returns the
+ * length. */
+static size_t normalize_token(const char *tok, size_t n, char *out)
+{
+    memcpy(out, tok, n);
+    return stem(out, n);
+}
+
+/* ------------------------------------------------------------------------ building */
+
+struct raw {
+    uint32_t term;
+    uint32_t doc;
+    uint8_t tf[F_COUNT];
+};
+
+struct builder {
+    struct search_index *idx;
+    size_t cap_terms;
+    uint64_t *ent; /* (term << 3 | field) of the current document */
+    size_t nent, cap_ent;
+    struct raw *raw;
+    size_t nraw, cap_raw;
+    uint16_t *flen; /* per document and field: tokens */
+    int field;
+    uint32_t doc;
+};
+
+static uint32_t letter_mask(const char *s, size_t n)
+{
+    uint32_t m = 0;
+
+    for (size_t i = 0; i < n; i++)
+        if (is_lower((unsigned char)s[i]))
+            m |= 1u << (s[i] - 'a');
+    return m;
+}
+
+static uint32_t intern(struct search_index *idx, size_t *cap, const char *s, size_t n)
+{
+    uint32_t id = strmap_get(&idx->vocab, s, n);
+
+    if (id != UINT32_MAX)
+        return id;
+    if (idx->nterms == *cap) {
+        *cap = *cap ? *cap * 2 : 1024;
+        idx->terms = xrealloc(idx->terms, *cap * sizeof(*idx->terms));
+    }
+    id = (uint32_t)idx->nterms++;
+    struct term *t = &idx->terms[id];
+    memset(t, 0, sizeof(*t));
+    t->text = arena_strndup(&idx->arena, s, n);
+    t->len = (uint32_t)n;
+    t->letters = letter_mask(s, n);
+    strmap_put(&idx->vocab, t->text, n, id);
+    return id;
+}
+
+static void on_doc_token(void *ctx, const char *tok, size_t n)
+{
+    struct builder *b = ctx;
+    char buf[SEARCH_MAX_TOKEN];
+
+    if (is_stop_word(tok, n))
+        return;
+    n = normalize_token(tok, n, buf);
+    uint32_t id = intern(b->idx, &b->cap_terms, buf, n);
+    if (b->nent == b->cap_ent) {
+        b->cap_ent = b->cap_ent ? b->cap_ent * 2 : 1024;
+        b->ent = xrealloc(b->ent, b->cap_ent * sizeof(*b->ent));
+    }
+    b->ent[b->nent++] = (uint64_t)id << 3 | (uint64_t)b->field;
+    uint16_t *len = &b->flen[(size_t)b->doc * F_COUNT + (size_t)b->field];
+    if (*len < UINT16_MAX)
+        (*len)++;
+}
+
+static void add_text(struct builder *b, int field, const char *s, size_t n)
+{
+    if (s == NULL)
+        return;
+    b->field = field;
+    tokenize(s, n, SEARCH_MAX_FIELD_TOKENS, on_doc_token, b);
+}
+
+static void add_str(struct builder *b, int field, const char *s)
+{
+    if (s != NULL)
+        add_text(b, field, s, strlen(s));
+}
+
+/* The description's first sentence: it usually says what the tool does, the rest how. */
+static size_t lead_length(const char *s)
+{
+    size_t i = 0;
+
+    for (; s[i] != '\0' && i < 240; i++) {
+        if (s[i] == '\n' && i > 0)
+            break;
+        if (s[i] == '.' && (s[i + 1] == ' ' || s[i + 1] == '\n' || s[i + 1] == '\0'))
+            break;
+        if ((unsigned char)s[i] == 0xe3 && (unsigned char)s[i + 1] == 0x80 &&
+            (unsigned char)s[i + 2] == 0x82)
+            break; /* the ideographic full stop */
+    }
+    return i;
+}
+
+/* Parameter names and descriptions, and one level of nested objects (also inside arrays). */
+static void add_schema(struct builder *b, const cJSON *schema, int depth)
+{
+    const cJSON *props = cJSON_GetObjectItemCaseSensitive(schema, "properties");
+    const cJSON *p;
+    int count = 0;
+
+    if (!cJSON_IsObject(props))
+        return;
+    cJSON_ArrayForEach(p, props)
+    {
+        if (count++ >= SEARCH_MAX_PARAMS)
+            break;
+        if (p->string != NULL)
+            add_str(b, F_PARAM, p->string);
+        if (!cJSON_IsObject(p))
+            continue;
+        const cJSON *d = cJSON_GetObjectItemCaseSensitive(p, "description");
+        if (cJSON_IsString(d))
+            add_str(b, F_PDESC, d->valuestring);
+        if (depth > 0)
+            continue;
+        add_schema(b, p, depth + 1);
+        const cJSON *items = cJSON_GetObjectItemCaseSensitive(p, "items");
+        if (cJSON_IsObject(items))
+            add_schema(b, items, depth + 1);
+    }
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* Folds the current document's (term, field) list into raw postings. */
+static void flush_doc(struct builder *b)
+{
+    qsort(b->ent, b->nent, sizeof(*b->ent), cmp_u64);
+    for (size_t i = 0; i < b->nent;) {
+        uint32_t term = (uint32_t)(b->ent[i] >> 3);
+        struct raw r = { .term = term, .doc = b->doc };
+
+        for (; i < b->nent && (uint32_t)(b->ent[i] >> 3) == term; i++) {
+            uint8_t *tf = &r.tf[b->ent[i] & 7];
+            if (*tf < UINT8_MAX)
+                (*tf)++;
+        }
+        if (r.tf[F_NAME] > 0)
+            b->idx->info[b->doc].name_terms++;
+        if (b->nraw == b->cap_raw) {
+            b->cap_raw = b->cap_raw ? b->cap_raw * 2 : 4096;
+            b->raw = xrealloc(b->raw, b->cap_raw * sizeof(*b->raw));
+        }
+        b->raw[b->nraw++] = r;
+    }
+    b->nent = 0;
+}
+
+/* Lower-case letters, digits and non-ASCII bytes of s, everything else dropped, so that case,
+ * `-`, `_`, `.` and spaces never matter in an exact-name match. Writes at most cap-1 bytes. */
+static size_t compact(const char *s, size_t n, char *out, size_t cap)
+{
+    size_t k = 0;
+
+    for (size_t i = 0; i < n && k + 1 < cap; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (is_alnum(c) || c >= 0x80)
+            out[k++] = (char)to_lower(c);
+    }
+    out[k] = '\0';
+    return k;
+}
+
+static const char *tool_part(const struct search_doc *d)
+{
+    const char *sep;
+
+    if (d->tool != NULL)
+        return d->tool;
+    sep = d->name != NULL ? strstr(d->name, "__") : NULL;
+    return sep != NULL ? sep + 2 : (d->name != NULL ? d->name : "");
+}
+
+static void index_exact(struct search_index *idx, uint32_t doc)
+{
+    const struct search_doc *d = &idx->docs[doc];
+    struct docinfo *di = &idx->info[doc];
+    const char *name = d->name != NULL ? d->name : "";
+    size_t n = strlen(name);
+    char *buf = xmalloc(n + 1);
+    size_t k = compact(name, n, buf, n + 1);
+    uint32_t head;
+
+    di->key_full = arena_strndup(&idx->arena, buf, k);
+    const char *tool = tool_part(d);
+    size_t tn = strlen(tool);
+    buf = xrealloc(buf, tn + 1);
+    k = compact(tool, tn, buf, tn + 1);
+    di->key_tool = arena_strndup(&idx->arena, buf, k);
+    free(buf);
+
+    /* Chains keep documents in index order, so the later sort by name is the only order. */
+    di->next_full = di->next_tool = UINT32_MAX;
+    head = strmap_get(&idx->exact_full, di->key_full, strlen(di->key_full));
+    if (head == UINT32_MAX) {
+        strmap_put(&idx->exact_full, di->key_full, strlen(di->key_full), doc);
+    } else {
+        while (idx->info[head].next_full != UINT32_MAX)
+            head = idx->info[head].next_full;
+        idx->info[head].next_full = doc;
+    }
+    head = strmap_get(&idx->exact_tool, di->key_tool, strlen(di->key_tool));
+    if (head == UINT32_MAX) {
+        strmap_put(&idx->exact_tool, di->key_tool, strlen(di->key_tool), doc);
+    } else {
+        while (idx->info[head].next_tool != UINT32_MAX)
+            head = idx->info[head].next_tool;
+        idx->info[head].next_tool = doc;
+    }
+}
+
+static uint32_t server_id(struct search_index *idx, size_t *cap, const struct search_doc *d)
+{
+    const char *s = d->server;
+    size_t n;
+
+    if (s == NULL) {
+        const char *sep = d->name != NULL ? strstr(d->name, "__") : NULL;
+
+        s = d->name != NULL ? d->name : "";
+        n = sep != NULL ? (size_t)(sep - s) : 0;
+    } else {
+        n = strlen(s);
+    }
+    uint32_t id = strmap_get(&idx->server_map, s, n);
+    if (id != UINT32_MAX)
+        return id;
+    if (idx->nservers == *cap) {
+        *cap = *cap ? *cap * 2 : 64;
+        idx->servers = xrealloc(idx->servers, *cap * sizeof(*idx->servers));
+        idx->server_ndocs = xrealloc(idx->server_ndocs, *cap * sizeof(*idx->server_ndocs));
+    }
+    id = (uint32_t)idx->nservers++;
+    idx->servers[id] = arena_strndup(&idx->arena, s, n);
+    idx->server_ndocs[id] = 0;
+    strmap_put(&idx->server_map, idx->servers[id], n, id);
+    return id;
+}
+
+/*
+ * Server affinities of every term. A term in a server's name points at that server as surely as
+ * the rest of the catalog lets it: "gitlab" is used almost only by the gitlab servers, "new" (of
+ * brave-search-new) by everyone. A term that is not in any server's name but is concentrated in
+ * one server's tools ("gmail" in the Google Workspace server) points there more weakly.
+ */
+static void build_affinities(struct search_index *idx, uint32_t **name_servers, uint32_t *nname)
+{
+    uint32_t *sdf = xcalloc(idx->nservers, sizeof(*sdf));
+    uint32_t *touched = xmalloc(idx->nservers * sizeof(*touched));
+    size_t cap = 0;
+
+    for (size_t t = 0; t < idx->nterms; t++) {
+        struct term *tm = &idx->terms[t];
+        size_t nt = 0;
+        uint32_t dfns = 0, in = 0;
+
+        tm->aff = (uint32_t)idx->naff;
+        tm->naff = 0;
+        for (uint32_t p = tm->post; p < tm->post + tm->df; p++) {
+            const struct posting *po = &idx->post[p];
+            uint32_t s = idx->info[po->doc].server;
+
+            if ((po->fields & ~FIELD_BIT(F_SERVER)) == 0)
+                continue;
+            dfns++;
+            if (sdf[s]++ == 0)
+                touched[nt++] = s;
+        }
+        for (uint32_t k = 0; k < nname[t]; k++)
+            in += sdf[name_servers[t][k]];
+        for (uint32_t k = 0; k < nname[t] + nt; k++) {
+            bool named = k < nname[t];
+            uint32_t s = named ? name_servers[t][k] : touched[k - nname[t]];
+            float strength = 0.0f;
+
+            if (named) {
+                strength = (float)(in + 1) / (float)(dfns + 1);
+            } else {
+                bool dup = false;
+
+                for (uint32_t j = 0; j < nname[t]; j++)
+                    dup = dup || name_servers[t][j] == s;
+                if (dup || sdf[s] < 3 || sdf[s] * 2 < dfns ||
+                    (float)sdf[s] < 0.15f * (float)idx->server_ndocs[s])
+                    continue;
+                strength = idx->rk.affinity * (float)sdf[s] / (float)dfns;
+            }
+            if (idx->naff == cap) {
+                cap = cap ? cap * 2 : 256;
+                idx->aff = xrealloc(idx->aff, cap * sizeof(*idx->aff));
+            }
+            idx->aff[idx->naff].server = s;
+            idx->aff[idx->naff].strength = strength;
+            idx->naff++;
+            tm->naff++;
+        }
+        for (size_t k = 0; k < nt; k++)
+            sdf[touched[k]] = 0;
+    }
+    free(sdf);
+    free(touched);
+}
+
+struct name_collect {
+    struct search_index *idx;
+    uint32_t server;
+    uint32_t **name_servers;
+    uint32_t *nname;
+};
+
+static void on_server_token(void *ctx, const char *tok, size_t n)
+{
+    struct name_collect *c = ctx;
+    char buf[SEARCH_MAX_TOKEN];
+
+    if (is_stop_word(tok, n))
+        return;
+    n = normalize_token(tok, n, buf);
+    uint32_t t = strmap_get(&c->idx->vocab, buf, n);
+    if (t == UINT32_MAX)
+        return;
+    for (uint32_t k = 0; k < c->nname[t]; k++)
+        if (c->name_servers[t][k] == c->server)
+            return;
+    c->name_servers[t] = xrealloc(c->name_servers[t], (c->nname[t] + 1) * sizeof(uint32_t));
+    c->name_servers[t][c->nname[t]++] = c->server;
+}
+
+struct syn_collect {
+    const char *stem[4];
+    uint32_t n;
+    struct arena *arena;
+};
+
+static void on_syn_token(void *ctx, const char *tok, size_t n)
+{
+    struct syn_collect *c = ctx;
+    char buf[SEARCH_MAX_TOKEN];
+
+    if (c->n == 4)
+        return;
+    n = normalize_token(tok, n, buf);
+    c->stem[c->n++] = arena_strndup(c->arena, buf, n);
+}
+
+/* Compiles the synonym table to stems, once per index (cheap: a few hundred words). */
+static void build_synonyms(struct search_index *idx)
+{
+    size_t cap = 0;
+
+    for (size_t g = 0; g < NGROUPS; g++) {
+        for (size_t m = 0; m < SYN_WIDTH && synonym_groups[g][m] != NULL; m++) {
+            const char *w = synonym_groups[g][m];
+            struct syn_collect c = { .n = 0, .arena = &idx->arena };
+
+            tokenize(w, strlen(w), 4, on_syn_token, &c);
+            if (c.n == 0)
+                continue;
+            if (idx->nsyn == cap) {
+                cap = cap ? cap * 2 : 512;
+                idx->syn = xrealloc(idx->syn, cap * sizeof(*idx->syn));
+                idx->syn_next = xrealloc(idx->syn_next, cap * sizeof(*idx->syn_next));
+            }
+            struct syn_member *sm = &idx->syn[idx->nsyn];
+            sm->group = (uint32_t)g;
+            sm->nstem = c.n;
+            memcpy(sm->stem, c.stem, sizeof(c.stem));
+            idx->syn_next[idx->nsyn] = UINT32_MAX;
+            if (c.n == 1) {
+                uint32_t head = strmap_get(&idx->syn_map, c.stem[0], strlen(c.stem[0]));
+
+                if (head == UINT32_MAX) {
+                    strmap_put(&idx->syn_map, c.stem[0], strlen(c.stem[0]),
+                               (uint32_t)idx->nsyn);
+                } else {
+                    while (idx->syn_next[head] != UINT32_MAX)
+                        head = idx->syn_next[head];
+                    idx->syn_next[head] = (uint32_t)idx->nsyn;
+                }
+            }
+            idx->nsyn++;
+        }
+    }
+}
+
+static int cmp_term_text(const void *a, const void *b, void *ctx)
+{
+    const struct search_index *idx = ctx;
+    const struct term *x = &idx->terms[*(const uint32_t *)a];
+    const struct term *y = &idx->terms[*(const uint32_t *)b];
+
+    return strcmp(x->text, y->text);
+}
+
+static struct cache *cache_new(void)
+{
+    struct cache *c = xcalloc(1, sizeof(*c));
+
+    pthread_mutex_init(&c->lock, NULL);
+    return c;
+}
+
+struct search_index *search_index_build(const struct search_doc *docs, size_t n)
+{
+    struct search_index *idx = xcalloc(1, sizeof(*idx));
+    struct builder b = { .idx = idx };
+    size_t cap_servers = 0;
+    double avg[F_COUNT] = { 0 };
+    uint32_t **name_servers = NULL, *nname = NULL;
+
+    idx->docs = docs;
+    idx->n = n;
+    idx->rk = ranking_default;
+    idx->info = xcalloc(n ? n : 1, sizeof(*idx->info));
+    idx->cache = cache_new();
+    b.flen = xcalloc(n ? n * F_COUNT : 1, sizeof(*b.flen));
+
+    for (size_t i = 0; i < n; i++) {
+        const struct search_doc *d = &docs[i];
+
+        b.doc = (uint32_t)i;
+        idx->info[i].server = server_id(idx, &cap_servers, d);
+        idx->server_ndocs[idx->info[i].server]++;
+        add_str(&b, F_NAME, tool_part(d));
+        add_str(&b, F_SERVER, idx->servers[idx->info[i].server]);
+        add_str(&b, F_TITLE, d->title);
+        if (d->description != NULL) {
+            add_text(&b, F_LEAD, d->description, lead_length(d->description));
+            add_str(&b, F_DESC, d->description);
+        }
+        if (d->input_schema != NULL)
+            add_schema(&b, d->input_schema, 0);
+        flush_doc(&b);
+        index_exact(idx, (uint32_t)i);
+    }
+
+    /* BM25F: normalize each field by its length against that field's average. */
+    for (size_t i = 0; i < n; i++)
+        for (int f = 0; f < F_COUNT; f++)
+            avg[f] += b.flen[i * F_COUNT + (size_t)f];
+    for (int f = 0; f < F_COUNT; f++)
+        avg[f] = n ? avg[f] / (double)n : 0.0;
+    for (size_t r = 0; r < b.nraw; r++)
+        idx->terms[b.raw[r].term].df++;
+    uint32_t off = 0;
+    for (size_t t = 0; t < idx->nterms; t++) {
+        struct term *tm = &idx->terms[t];
+
+        tm->post = off;
+        off += tm->df;
+        tm->idf = (float)log(1.0 + ((double)n - tm->df + 0.5) / (tm->df + 0.5));
+        tm->df = 0; /* refilled below as the fill cursor */
+    }
+    idx->npost = b.nraw;
+    idx->post = xmalloc((b.nraw ? b.nraw : 1) * sizeof(*idx->post));
+    for (size_t r = 0; r < b.nraw; r++) {
+        const struct raw *rw = &b.raw[r];
+        struct term *tm = &idx->terms[rw->term];
+        double tf = 0.0;
+        uint32_t fields = 0;
+
+        for (int f = 0; f < F_COUNT; f++) {
+            if (rw->tf[f] == 0)
+                continue;
+            double len = b.flen[(size_t)rw->doc * F_COUNT + (size_t)f];
+            double norm = avg[f] > 0 ? 1.0 - idx->rk.b[f] + idx->rk.b[f] * len / avg[f] : 1.0;
+
+            tf += idx->rk.weight[f] * rw->tf[f] / norm;
+            fields |= FIELD_BIT(f);
+        }
+        struct posting *p = &idx->post[tm->post + tm->df++];
+        p->doc = rw->doc;
+        p->w = (float)(tf * (idx->rk.k1 + 1.0) / (tf + idx->rk.k1));
+        p->fields = fields;
+    }
+
+    name_servers = xcalloc(idx->nterms ? idx->nterms : 1, sizeof(*name_servers));
+    nname = xcalloc(idx->nterms ? idx->nterms : 1, sizeof(*nname));
+    for (size_t s = 0; s < idx->nservers; s++) {
+        struct name_collect c = { idx, (uint32_t)s, name_servers, nname };
+
+        tokenize(idx->servers[s], strlen(idx->servers[s]), 16, on_server_token, &c);
+    }
+    build_affinities(idx, name_servers, nname);
+    for (size_t t = 0; t < idx->nterms; t++)
+        free(name_servers[t]);
+    free(name_servers);
+    free(nname);
+
+    idx->sorted = xmalloc((idx->nterms ? idx->nterms : 1) * sizeof(*idx->sorted));
+    for (size_t t = 0; t < idx->nterms; t++)
+        idx->sorted[t] = (uint32_t)t;
+    qsort_r(idx->sorted, idx->nterms, sizeof(*idx->sorted), cmp_term_text, idx);
+    build_synonyms(idx);
+
+    idx->base_bytes = sizeof(*idx) + sizeof(*idx->cache) + idx->arena.bytes +
+                      idx->nterms * (sizeof(*idx->terms) + sizeof(*idx->sorted)) +
+                      idx->npost * sizeof(*idx->post) + idx->naff * sizeof(*idx->aff) +
+                      n * sizeof(*idx->info) +
+                      idx->nservers * (sizeof(*idx->servers) + sizeof(*idx->server_ndocs)) +
+                      idx->nsyn * (sizeof(*idx->syn) + sizeof(*idx->syn_next)) +
+                      (idx->vocab.cap + idx->server_map.cap + idx->exact_full.cap +
+                       idx->exact_tool.cap + idx->syn_map.cap) *
+                          sizeof(struct strmap_slot);
+    free(b.ent);
+    free(b.raw);
+    free(b.flen);
+    return idx;
+}
+
+static void scratch_free(struct scratch *s)
+{
+    free(s->score);
+    free(s->cur);
+    free(s->mcur);
+    free(s->mask);
+    free(s->nh);
+    free(s->cnh);
+    free(s->mnh);
+    free(s->touched);
+    free(s->ctouched);
+    free(s->mtouched);
+    free(s->srvsig);
+    free(s->srvmask);
+    free(s->stouched);
+    free(s);
+}
+
+void search_index_free(struct search_index *idx)
+{
+    if (idx == NULL)
+        return;
+    struct cache *c = idx->cache;
+    for (size_t i = 0; i < SEARCH_CACHE_SLOTS; i++) {
+        free(c->slot[i].key);
+        free(c->slot[i].hits);
+    }
+    while (c->free != NULL) {
+        struct scratch *next = c->free->next;
+
+        scratch_free(c->free);
+        c->free = next;
+    }
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+    arena_free(&idx->arena);
+    free(idx->terms);
+    free(idx->sorted);
+    free(idx->post);
+    free(idx->aff);
+    free(idx->info);
+    free(idx->servers);
+    free(idx->server_ndocs);
+    free(idx->syn);
+    free(idx->syn_next);
+    free(idx->vocab.slot);
+    free(idx->server_map.slot);
+    free(idx->exact_full.slot);
+    free(idx->exact_tool.slot);
+    free(idx->syn_map.slot);
+    free(idx);
+}
+
+size_t search_index_memory(const struct search_index *idx)
+{
+    size_t bytes;
+
+    if (idx == NULL)
+        return 0;
+    pthread_mutex_lock(&idx->cache->lock);
+    bytes = idx->base_bytes + idx->cache->bytes +
+            idx->cache->nscratch *
+                (sizeof(struct scratch) +
+                 idx->n * (3 * sizeof(float) + sizeof(uint64_t) + 3 + 3 * sizeof(uint32_t)) +
+                 idx->nservers * (sizeof(float) + sizeof(uint64_t) + sizeof(uint32_t)));
+    pthread_mutex_unlock(&idx->cache->lock);
+    return bytes;
+}
+
+/* ------------------------------------------------------------------------ query analysis */
+
+struct qterm {
+    uint32_t term;
+    float weight;
+    bool direct; /* the query's own word (or its correction), not a synonym */
+};
+
+struct qmember {
+    uint32_t first; /* into query.qt */
+    uint32_t n;
+};
+
+struct qconcept {
+    uint32_t first; /* into query.mem */
+    uint32_t n;
+    bool weak; /* a pure number: scored lightly, left out of coverage */
+};
+
+struct query {
+    /* The stems of the query, sorted and unique: what the ranking depends on. */
+    struct qstem {
+        char s[SEARCH_MAX_TOKEN + 1];
+        bool stop;
+    } stem[SEARCH_MAX_QUERY_TOKENS];
+    size_t nstem;
+    struct qterm qt[SEARCH_MAX_QTERMS];
+    size_t nqt;
+    struct qmember mem[SEARCH_MAX_MEMBERS];
+    size_t nmem;
+    struct qconcept con[SEARCH_MAX_CONCEPTS];
+    size_t ncon;
+};
+
+static void on_query_token(void *ctx, const char *tok, size_t n)
+{
+    struct query *q = ctx;
+    char buf[SEARCH_MAX_TOKEN];
+    bool stop = is_stop_word(tok, n);
+
+    if (q->nstem == SEARCH_MAX_QUERY_TOKENS)
+        return;
+    n = normalize_token(tok, n, buf);
+    for (size_t i = 0; i < q->nstem; i++) {
+        if (strlen(q->stem[i].s) == n && memcmp(q->stem[i].s, buf, n) == 0) {
+            q->stem[i].stop = q->stem[i].stop && stop;
+            return;
+        }
+    }
+    memcpy(q->stem[q->nstem].s, buf, n);
+    q->stem[q->nstem].s[n] = '\0';
+    q->stem[q->nstem].stop = stop;
+    q->nstem++;
+}
+
+static int cmp_stem(const void *a, const void *b)
+{
+    const struct qstem *x = a, *y = b;
+
+    return strcmp(x->s, y->s);
+}
+
+static size_t query_stem_index(const struct query *q, const char *s)
+{
+    for (size_t i = 0; i < q->nstem; i++)
+        if (strcmp(q->stem[i].s, s) == 0)
+            return i;
+    return SIZE_MAX;
+}
+
+static bool begin_member(struct query *q)
+{
+    if (q->nmem == SEARCH_MAX_MEMBERS)
+        return false;
+    q->mem[q->nmem].first = (uint32_t)q->nqt;
+    q->mem[q->nmem].n = 0;
+    q->nmem++;
+    return true;
+}
+
+static void member_add(struct query *q, uint32_t term, float weight, bool direct)
+{
+    struct qmember *m = &q->mem[q->nmem - 1];
+
+    for (uint32_t i = m->first; i < m->first + m->n; i++)
+        if (q->qt[i].term == term)
+            return;
+    if (q->nqt == SEARCH_MAX_QTERMS)
+        return;
+    q->qt[q->nqt].term = term;
+    q->qt[q->nqt].weight = weight;
+    q->qt[q->nqt].direct = direct;
+    q->nqt++;
+    m->n++;
+}
+
+/* Adds a one-term member to the current concept unless the concept already has that term. */
+static void concept_add_term(struct query *q, uint32_t term, float weight, bool direct)
+{
+    struct qconcept *c = &q->con[q->ncon - 1];
+
+    for (uint32_t m = c->first; m < c->first + c->n; m++) {
+        const struct qmember *mm = &q->mem[m];
+
+        if (mm->n == 1 && q->qt[mm->first].term == term) {
+            if (q->qt[mm->first].weight < weight)
+                q->qt[mm->first].weight = weight;
+            return;
+        }
+    }
+    if (!begin_member(q))
+        return;
+    member_add(q, term, weight, direct);
+    c->n++;
+}
+
+/* Adds a synonym member: the stems of one table entry, those the index knows. */
+static void concept_add_syn(struct query *q, const struct search_index *idx,
+                            const struct syn_member *sm, float weight)
+{
+    struct qconcept *c = &q->con[q->ncon - 1];
+    uint32_t ids[4];
+    uint32_t k = 0;
+
+    for (uint32_t i = 0; i < sm->nstem; i++) {
+        uint32_t t = strmap_get(&idx->vocab, sm->stem[i], strlen(sm->stem[i]));
+
+        if (t != UINT32_MAX)
+            ids[k++] = t;
+    }
+    if (k == 0)
+        return;
+    if (k == 1) {
+        concept_add_term(q, ids[0], weight, false);
+        return;
+    }
+    if (!begin_member(q))
+        return;
+    for (uint32_t i = 0; i < k; i++)
+        member_add(q, ids[i], weight / (float)k * 1.5f, false);
+    c->n++;
+}
+
+/* Adds every other member of every group that holds member `self`'s stem. */
+static void expand_groups(struct query *q, const struct search_index *idx, const char *s,
+                          float weight)
+{
+    for (uint32_t m = strmap_get(&idx->syn_map, s, strlen(s)); m != UINT32_MAX;
+         m = idx->syn_next[m]) {
+        uint32_t g = idx->syn[m].group;
+
+        for (size_t k = 0; k < idx->nsyn; k++) {
+            if (idx->syn[k].group < g)
+                continue;
+            if (idx->syn[k].group > g)
+                break;
+            if (idx->syn[k].nstem == 1 && strcmp(idx->syn[k].stem[0], s) == 0)
+                continue;
+            concept_add_syn(q, idx, &idx->syn[k], weight);
+        }
+    }
+}
+
+/* Optimal-string-alignment distance (transpositions count one), or limit+1 once it exceeds
+ * limit. Both strings are at most SEARCH_SUGGEST_KEY bytes. */
+static unsigned edit_distance(const char *a, size_t la, const char *b, size_t lb, unsigned limit)
+{
+    unsigned rows[3][SEARCH_SUGGEST_KEY + 1];
+    unsigned *pp = rows[0], *p = rows[1], *c = rows[2];
+
+    if (la > SEARCH_SUGGEST_KEY || lb > SEARCH_SUGGEST_KEY)
+        return limit + 1;
+    if ((la > lb ? la - lb : lb - la) > limit)
+        return limit + 1;
+    for (size_t j = 0; j <= lb; j++)
+        p[j] = (unsigned)j;
+    for (size_t i = 1; i <= la; i++) {
+        unsigned best = c[0] = (unsigned)i;
+
+        for (size_t j = 1; j <= lb; j++) {
+            unsigned cost = a[i - 1] != b[j - 1];
+            unsigned v = p[j - 1] + cost;
+
+            if (p[j] + 1 < v)
+                v = p[j] + 1;
+            if (c[j - 1] + 1 < v)
+                v = c[j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && pp[j - 2] + 1 < v)
+                v = pp[j - 2] + 1;
+            c[j] = v;
+            if (v < best)
+                best = v;
+        }
+        if (best > limit)
+            return limit + 1;
+        unsigned *t = pp;
+        pp = p;
+        p = c;
+        c = t;
+    }
+    return p[lb];
+}
+
+static int popcount32(uint32_t x)
+{
+    return __builtin_popcount(x);
+}
+
+/* Vocabulary terms that complete an unknown word, the most frequent first. */
+static void add_prefix_terms(struct query *q, const struct search_index *idx, const char *s)
+{
+    size_t n = strlen(s), lo = 0, hi = idx->nterms;
+    uint32_t best[SEARCH_PREFIX_MAX];
+    size_t nbest = 0;
+
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+
+        if (strcmp(idx->terms[idx->sorted[mid]].text, s) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; i < idx->nterms && i < lo + 256; i++) {
+        uint32_t id = idx->sorted[i];
+        const struct term *t = &idx->terms[id];
+        size_t k;
+
+        if (strncmp(t->text, s, n) != 0)
+            break;
+        if (t->len > n + 8)
+            continue;
+        /* Keep best[] ordered by df, descending; equal df keeps byte order. */
+        for (k = nbest; k > 0 && idx->terms[best[k - 1]].df < t->df; k--)
+            ;
+        if (k >= SEARCH_PREFIX_MAX)
+            continue;
+        if (nbest < SEARCH_PREFIX_MAX)
+            nbest++;
+        memmove(best + k + 1, best + k, (nbest - 1 - k) * sizeof(*best));
+        best[k] = id;
+    }
+    for (size_t i = 0; i < nbest; i++)
+        concept_add_term(q, best[i], idx->rk.w_prefix, true);
+}
+
+/* Terms within a small edit distance of an unknown word: the closest, then the most frequent. */
+static void add_typo_terms(struct query *q, const struct search_index *idx, const char *s)
+{
+    size_t n = strlen(s);
+    unsigned limit = n >= 8 ? 2 : 1;
+    uint32_t letters = letter_mask(s, n);
+    uint32_t best[SEARCH_TYPO_MAX];
+    unsigned bestd[SEARCH_TYPO_MAX];
+    size_t nbest = 0;
+
+    if (n < 3 || n > SEARCH_SUGGEST_KEY)
+        return;
+    for (size_t i = 0; i < n; i++)
+        if (!is_lower((unsigned char)s[i]))
+            return;
+    for (size_t t = 0; t < idx->nterms; t++) {
+        const struct term *tm = &idx->terms[t];
+        size_t diff = tm->len > n ? tm->len - n : n - tm->len;
+
+        if (diff > limit || tm->len < 3 || popcount32(tm->letters ^ letters) > (int)(2 * limit))
+            continue;
+        unsigned d = edit_distance(s, n, tm->text, tm->len, limit);
+        if (d > limit)
+            continue;
+        /* Insert in order of (distance, df descending, text); keep the best few. */
+        size_t k = nbest;
+        while (k > 0) {
+            const struct term *o = &idx->terms[best[k - 1]];
+            bool before = d < bestd[k - 1] ||
+                          (d == bestd[k - 1] &&
+                           (tm->df > o->df || (tm->df == o->df && strcmp(tm->text, o->text) < 0)));
+            if (!before)
+                break;
+            k--;
+        }
+        if (k >= SEARCH_TYPO_MAX)
+            continue;
+        size_t last = nbest < SEARCH_TYPO_MAX ? nbest++ : SEARCH_TYPO_MAX - 1;
+        for (size_t j = last; j > k; j--) {
+            best[j] = best[j - 1];
+            bestd[j] = bestd[j - 1];
+        }
+        best[k] = (uint32_t)t;
+        bestd[k] = d;
+    }
+    for (size_t i = 0; i < nbest; i++)
+        if (bestd[i] == bestd[0])
+            concept_add_term(q, best[i], idx->rk.w_typo, true);
+}
+
+static bool is_number(const char *s)
+{
+    for (; *s != '\0'; s++)
+        if (!is_digit((unsigned char)*s))
+            return false;
+    return true;
+}
+
+static bool begin_concept(struct query *q, bool weak)
+{
+    if (q->ncon == SEARCH_MAX_CONCEPTS)
+        return false;
+    q->con[q->ncon].first = (uint32_t)q->nmem;
+    q->con[q->ncon].n = 0;
+    q->con[q->ncon].weak = weak;
+    q->ncon++;
+    return true;
+}
+
+/*
+ * Turns the sorted stems into concepts. Phrases of the synonym table found in the query come
+ * first and take over their words; every other non-stop stem is one concept made of itself,
+ * its synonyms, and when the index does not know it, completions or typo corrections.
+ */
+static void analyze(struct query *q, const struct search_index *idx)
+{
+    bool used[SEARCH_MAX_QUERY_TOKENS] = { false };
+
+    for (size_t k = 0; k < idx->nsyn; k++) {
+        const struct syn_member *sm = &idx->syn[k];
+        size_t pos[4];
+        bool all = sm->nstem > 1;
+
+        for (uint32_t i = 0; all && i < sm->nstem; i++) {
+            pos[i] = query_stem_index(q, sm->stem[i]);
+            all = pos[i] != SIZE_MAX;
+        }
+        if (!all || !begin_concept(q, false))
+            continue;
+        /* The phrase itself, then the rest of its group. */
+        for (uint32_t i = 0; i < sm->nstem; i++)
+            used[pos[i]] = true;
+        concept_add_syn(q, idx, sm, 1.0f);
+        for (size_t j = 0; j < idx->nsyn; j++)
+            if (j != k && idx->syn[j].group == sm->group)
+                concept_add_syn(q, idx, &idx->syn[j], idx->rk.w_phrase);
+        if (q->con[q->ncon - 1].n == 0)
+            q->ncon--;
+    }
+    for (size_t i = 0; i < q->nstem; i++) {
+        const char *s = q->stem[i].s;
+        uint32_t t;
+
+        if (used[i] || q->stem[i].stop || !begin_concept(q, is_number(s)))
+            continue;
+        t = strmap_get(&idx->vocab, s, strlen(s));
+        if (t != UINT32_MAX)
+            concept_add_term(q, t, 1.0f, true);
+        expand_groups(q, idx, s, idx->rk.w_synonym);
+        /* "rerun", "redeploy": the verb without its prefix. */
+        if (t == UINT32_MAX && strncmp(s, "re", 2) == 0 && strlen(s) >= 6) {
+            uint32_t base = strmap_get(&idx->vocab, s + 2, strlen(s + 2));
+
+            if (base != UINT32_MAX)
+                concept_add_term(q, base, idx->rk.w_prefix, true);
+        }
+        if (q->con[q->ncon - 1].n == 0 && strlen(s) >= 4)
+            add_prefix_terms(q, idx, s);
+        if (q->con[q->ncon - 1].n == 0)
+            add_typo_terms(q, idx, s);
+        if (q->con[q->ncon - 1].n == 0)
+            q->ncon--;
+    }
+}
+
+/* ------------------------------------------------------------------------ ranking */
+
+static struct scratch *scratch_get(const struct search_index *idx)
+{
+    struct cache *c = idx->cache;
+    struct scratch *s;
+    size_t n = idx->n ? idx->n : 1, ns = idx->nservers ? idx->nservers : 1;
+
+    pthread_mutex_lock(&c->lock);
+    s = c->free;
+    if (s != NULL)
+        c->free = s->next;
+    else
+        c->nscratch++;
+    pthread_mutex_unlock(&c->lock);
+    if (s != NULL)
+        return s;
+    s = xcalloc(1, sizeof(*s));
+    s->score = xcalloc(n, sizeof(float));
+    s->cur = xcalloc(n, sizeof(float));
+    s->mcur = xcalloc(n, sizeof(float));
+    s->mask = xcalloc(n, sizeof(uint64_t));
+    s->nh = xcalloc(n, 1);
+    s->cnh = xcalloc(n, 1);
+    s->mnh = xcalloc(n, 1);
+    s->touched = xmalloc(n * sizeof(uint32_t));
+    s->ctouched = xmalloc(n * sizeof(uint32_t));
+    s->mtouched = xmalloc(n * sizeof(uint32_t));
+    s->srvsig = xcalloc(ns, sizeof(float));
+    s->srvmask = xcalloc(ns, sizeof(uint64_t));
+    s->stouched = xmalloc(ns * sizeof(uint32_t));
+    return s;
+}
+
+static void scratch_put(const struct search_index *idx, struct scratch *s)
+{
+    for (size_t i = 0; i < s->nt; i++) {
+        uint32_t d = s->touched[i];
+
+        s->score[d] = 0.0f;
+        s->mask[d] = 0;
+        s->nh[d] = 0;
+    }
+    for (size_t i = 0; i < s->nst; i++) {
+        s->srvsig[s->stouched[i]] = 0.0f;
+        s->srvmask[s->stouched[i]] = 0;
+    }
+    s->nt = s->nst = 0;
+    pthread_mutex_lock(&idx->cache->lock);
+    s->next = idx->cache->free;
+    idx->cache->free = s;
+    pthread_mutex_unlock(&idx->cache->lock);
+}
+
+/* Scores one concept into the accumulators: the best member per document. */
+static void score_concept(const struct search_index *idx, const struct query *q, size_t ci,
+                          struct scratch *s)
+{
+    const struct qconcept *c = &q->con[ci];
+    float cw = c->weak ? idx->rk.w_weak : 1.0f;
+
+    s->nct = 0;
+    for (uint32_t m = c->first; m < c->first + c->n; m++) {
+        const struct qmember *mm = &q->mem[m];
+
+        s->nmt = 0;
+        for (uint32_t k = mm->first; k < mm->first + mm->n; k++) {
+            const struct term *t = &idx->terms[q->qt[k].term];
+            float w = q->qt[k].weight * t->idf * cw;
+
+            for (uint32_t p = t->post; p < t->post + t->df; p++) {
+                const struct posting *po = &idx->post[p];
+                uint32_t d = po->doc;
+
+                if (s->mcur[d] == 0.0f)
+                    s->mtouched[s->nmt++] = d;
+                s->mcur[d] += w * po->w;
+                if (po->fields & FIELD_BIT(F_NAME))
+                    s->mnh[d] = 1;
+            }
+        }
+        for (size_t i = 0; i < s->nmt; i++) {
+            uint32_t d = s->mtouched[i];
+
+            if (s->cur[d] == 0.0f)
+                s->ctouched[s->nct++] = d;
+            if (s->mcur[d] > s->cur[d])
+                s->cur[d] = s->mcur[d];
+            s->cnh[d] |= s->mnh[d];
+            s->mcur[d] = 0.0f;
+            s->mnh[d] = 0;
+        }
+    }
+    for (size_t i = 0; i < s->nct; i++) {
+        uint32_t d = s->ctouched[i];
+
+        if (s->mask[d] == 0)
+            s->touched[s->nt++] = d;
+        s->score[d] += s->cur[d];
+        s->mask[d] |= 1ull << ci;
+        s->nh[d] += s->cnh[d];
+        s->cur[d] = 0.0f;
+        s->cnh[d] = 0;
+    }
+}
+
+/* What the query says about servers: names ("slack: ...") and server vocabulary ("gmail"). */
+static void score_servers(const struct search_index *idx, const struct query *q,
+                          struct scratch *s)
+{
+    for (size_t ci = 0; ci < q->ncon; ci++) {
+        const struct qconcept *c = &q->con[ci];
+
+        for (uint32_t m = c->first; m < c->first + c->n; m++) {
+            const struct qmember *mm = &q->mem[m];
+
+            for (uint32_t k = mm->first; k < mm->first + mm->n; k++) {
+                const struct term *t = &idx->terms[q->qt[k].term];
+
+                if (!q->qt[k].direct)
+                    continue;
+                for (uint32_t a = t->aff; a < t->aff + t->naff; a++) {
+                    uint32_t sv = idx->aff[a].server;
+                    float v = idx->aff[a].strength;
+
+                    if (s->srvsig[sv] == 0.0f && s->srvmask[sv] == 0)
+                        s->stouched[s->nst++] = sv;
+                    /* One concept contributes once per server: keep its best term. */
+                    if (!(s->srvmask[sv] & (1ull << ci)) || v > s->srvsig[sv]) {
+                        if (v >= idx->rk.credit_min)
+                            s->srvmask[sv] |= 1ull << ci;
+                        if (v > s->srvsig[sv])
+                            s->srvsig[sv] = v;
+                    }
+                }
+            }
+        }
+    }
+}
+
+struct ranked {
+    uint32_t doc;
+    double score;
+};
+
+static bool ranks_before(const struct search_index *idx, const struct ranked *a,
+                         const struct ranked *b)
+{
+    if (a->score != b->score)
+        return a->score > b->score;
+    return strcmp(idx->docs[a->doc].name, idx->docs[b->doc].name) < 0;
+}
+
+/* A min-heap on rank: the root is the worst of the best k kept so far. */
+static void heap_push(const struct search_index *idx, struct ranked *h, size_t *n, size_t k,
+                      struct ranked r)
+{
+    size_t i;
+
+    if (*n < k) {
+        i = (*n)++;
+        while (i > 0 && ranks_before(idx, &h[(i - 1) / 2], &r)) {
+            h[i] = h[(i - 1) / 2];
+            i = (i - 1) / 2;
+        }
+        h[i] = r;
+        return;
+    }
+    if (!ranks_before(idx, &r, &h[0]))
+        return;
+    i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1, rr = l + 1, w = i;
+        const struct ranked *wv = &r;
+
+        if (l < *n && ranks_before(idx, wv, &h[l]))
+            w = l, wv = &h[l];
+        if (rr < *n && ranks_before(idx, wv, &h[rr]))
+            w = rr, wv = &h[rr];
+        if (w == i)
+            break;
+        h[i] = h[w];
+        i = w;
+    }
+    h[i] = r;
+}
+
+/* Ranks into out (k entries at most), best first; returns the count. */
+static size_t rank(const struct search_index *idx, const struct query *q, uint32_t server,
+                   struct search_hit *out, size_t k)
+{
+    struct scratch *s = scratch_get(idx);
+    struct ranked *heap = xmalloc((k ? k : 1) * sizeof(*heap));
+    size_t nheap = 0, nstrong = 0, count;
+    uint64_t strong = 0;
+
+    for (size_t ci = 0; ci < q->ncon; ci++) {
+        score_concept(idx, q, ci, s);
+        if (!q->con[ci].weak) {
+            strong |= 1ull << ci;
+            nstrong++;
+        }
+    }
+    score_servers(idx, q, s);
+    for (size_t i = 0; i < s->nt; i++) {
+        uint32_t d = s->touched[i];
+        const struct docinfo *di = &idx->info[d];
+        double cov = 1.0, namecov = 0.0;
+
+        if (server != UINT32_MAX && di->server != server)
+            continue;
+        if (nstrong > 0)
+            cov = (double)__builtin_popcountll((s->mask[d] | s->srvmask[di->server]) & strong) /
+                  (double)nstrong;
+        if (di->name_terms > 0)
+            namecov = (double)(s->nh[d] < di->name_terms ? s->nh[d] : di->name_terms) /
+                      (double)di->name_terms;
+        double f = idx->rk.cov_floor + (1.0 - idx->rk.cov_floor) * cov * cov;
+        struct ranked r = {
+            .doc = d,
+            .score = s->score[d] * f + idx->rk.w_namecov * namecov * cov +
+                     idx->rk.w_server * s->srvsig[di->server],
+        };
+        heap_push(idx, heap, &nheap, k, r);
+    }
+    scratch_put(idx, s);
+    /* Pop the heap worst-first into the tail of out. */
+    count = nheap;
+    while (nheap > 0) {
+        struct ranked worst = heap[0];
+        struct ranked last = heap[--nheap];
+        size_t i = 0;
+
+        out[nheap].doc = worst.doc;
+        out[nheap].score = worst.score;
+        for (;;) {
+            size_t l = 2 * i + 1, rr = l + 1, w = i;
+            const struct ranked *wv = &last;
+
+            if (l < nheap && ranks_before(idx, wv, &heap[l]))
+                w = l, wv = &heap[l];
+            if (rr < nheap && ranks_before(idx, wv, &heap[rr]))
+                w = rr, wv = &heap[rr];
+            if (w == i)
+                break;
+            heap[i] = heap[w];
+            i = w;
+        }
+        if (nheap > 0)
+            heap[i] = last;
+    }
+    free(heap);
+    return count;
+}
+
+/* ------------------------------------------------------------------------ the cache */
+
+/* The cache key: server, then the sorted unique stems (stop words marked), which is all the
+ * ranking depends on; word order and case are gone, so rephrasings share an entry. */
+static char *cache_key(const struct query *q, const char *server)
+{
+    size_t len = (server ? strlen(server) : 0) + 2;
+    char *key, *p;
+
+    for (size_t i = 0; i < q->nstem; i++)
+        len += strlen(q->stem[i].s) + 2;
+    key = p = xmalloc(len);
+    if (server != NULL) {
+        size_t n = strlen(server);
+
+        memcpy(p, server, n);
+        p += n;
+    }
+    *p++ = '\x1f';
+    for (size_t i = 0; i < q->nstem; i++) {
+        size_t n = strlen(q->stem[i].s);
+
+        *p++ = q->stem[i].stop ? '-' : '+';
+        memcpy(p, q->stem[i].s, n);
+        p += n;
+        *p++ = ' ';
+    }
+    *p = '\0';
+    return key;
+}
+
+/* Copies a cached ranking to out when the entry can answer a request for max hits. */
+static bool cache_lookup(const struct search_index *idx, const char *key, uint64_t h,
+                         struct search_hit *out, size_t max, size_t *n)
+{
+    struct cache *c = idx->cache;
+    bool found = false;
+
+    pthread_mutex_lock(&c->lock);
+    for (size_t i = 0; i < SEARCH_CACHE_SLOTS; i++) {
+        struct cache_entry *e = &c->slot[i];
+
+        if (e->key == NULL || e->hash != h || strcmp(e->key, key) != 0)
+            continue;
+        if (e->n >= max || e->n < e->asked) {
+            *n = e->n < max ? e->n : max;
+            memcpy(out, e->hits, *n * sizeof(*out));
+            e->used = ++c->clock;
+            found = true;
+        }
+        break;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return found;
+}
+
+static void cache_store(const struct search_index *idx, char *key, uint64_t h,
+                        const struct search_hit *hits, size_t n, size_t asked)
+{
+    struct cache *c = idx->cache;
+    struct cache_entry *victim = NULL;
+    struct search_hit *copy = xmalloc((n ? n : 1) * sizeof(*copy));
+    struct search_hit *old_hits = NULL;
+    char *old_key = NULL;
+
+    memcpy(copy, hits, n * sizeof(*copy));
+    pthread_mutex_lock(&c->lock);
+    for (size_t i = 0; i < SEARCH_CACHE_SLOTS; i++) {
+        struct cache_entry *e = &c->slot[i];
+
+        if (e->key != NULL && e->hash == h && strcmp(e->key, key) == 0) {
+            victim = e;
+            break;
+        }
+        if (victim == NULL || (victim->key != NULL && (e->key == NULL || e->used < victim->used)))
+            victim = e;
+    }
+    old_key = victim->key;
+    old_hits = victim->hits;
+    if (old_key != NULL)
+        c->bytes -= strlen(old_key) + 1 + (victim->n ? victim->n : 1) * sizeof(*copy);
+    victim->key = key;
+    victim->hash = h;
+    victim->hits = copy;
+    victim->n = n;
+    victim->asked = asked;
+    victim->used = ++c->clock;
+    c->bytes += strlen(key) + 1 + (n ? n : 1) * sizeof(*copy);
+    pthread_mutex_unlock(&c->lock);
+    free(old_key);
+    free(old_hits);
+}
+
+/* ------------------------------------------------------------------------ queries */
+
+static int cmp_doc_name(const void *a, const void *b, void *ctx)
+{
+    const struct search_index *idx = ctx;
+
+    return strcmp(idx->docs[*(const uint32_t *)a].name, idx->docs[*(const uint32_t *)b].name);
+}
+
+/* Documents whose name (with or without the server prefix) the query spells; at most cap. */
+static size_t exact_matches(const struct search_index *idx, const char *query, uint32_t server,
+                            uint32_t *out, size_t cap)
+{
+    size_t qlen = strnlen(query, SEARCH_EXACT_MAX + 1);
+    char key[SEARCH_EXACT_MAX + 1];
+    size_t n = 0, klen;
+
+    if (qlen > SEARCH_EXACT_MAX)
+        return 0;
+    klen = compact(query, qlen, key, sizeof(key));
+    if (klen == 0)
+        return 0;
+    for (int pass = 0; pass < 2; pass++) {
+        const struct strmap *m = pass == 0 ? &idx->exact_full : &idx->exact_tool;
+        size_t first = n;
+
+        for (uint32_t d = strmap_get(m, key, klen); d != UINT32_MAX && n < cap;
+             d = pass == 0 ? idx->info[d].next_full : idx->info[d].next_tool) {
+            bool dup = false;
+
+            if (server != UINT32_MAX && idx->info[d].server != server)
+                continue;
+            for (size_t i = 0; i < n; i++)
+                dup = dup || out[i] == d;
+            if (!dup)
+                out[n++] = d;
+        }
+        qsort_r(out + first, n - first, sizeof(*out), cmp_doc_name, (void *)idx);
+    }
+    return n;
+}
+
+size_t search_query(const struct search_index *idx, const char *query, const char *server,
+                    struct search_hit *out, size_t max)
+{
+    struct query *q = NULL;
+    struct search_hit *hits = NULL;
+    char *key = NULL;
+    uint32_t exact[16];
+    size_t nexact = 0, nhits = 0, want, count = 0;
+    uint32_t sid = UINT32_MAX;
+    uint64_t h;
+
+    if (idx == NULL || query == NULL || out == NULL || max == 0 || idx->n == 0)
+        goto out;
+    if (server != NULL) {
+        sid = strmap_get(&idx->server_map, server, strlen(server));
+        if (sid == UINT32_MAX)
+            goto out;
+    }
+    nexact = exact_matches(idx, query, sid, exact, sizeof(exact) / sizeof(exact[0]));
+
+    q = xmalloc(sizeof(*q));
+    q->nstem = q->nqt = q->nmem = q->ncon = 0;
+    tokenize(query, strlen(query), SEARCH_MAX_QUERY_TOKENS, on_query_token, q);
+    qsort(q->stem, q->nstem, sizeof(q->stem[0]), cmp_stem);
+    /* A query of stop words only ("all") still means something: keep its words then. */
+    {
+        bool any = false;
+
+        for (size_t i = 0; i < q->nstem; i++)
+            any = any || !q->stem[i].stop;
+        for (size_t i = 0; !any && i < q->nstem; i++)
+            q->stem[i].stop = false;
+    }
+    want = max + nexact;
+    if (want < SEARCH_CACHE_MIN_HITS)
+        want = SEARCH_CACHE_MIN_HITS;
+    if (want > idx->n)
+        want = idx->n;
+    hits = xmalloc(want * sizeof(*hits));
+    key = cache_key(q, server);
+    h = hash_bytes(key, strlen(key));
+    if (!cache_lookup(idx, key, h, hits, max + nexact, &nhits)) {
+        analyze(q, idx);
+        nhits = rank(idx, q, sid, hits, want);
+        cache_store(idx, key, h, hits, nhits, want);
+        key = NULL;
+    }
+
+    for (size_t i = 0; i < nexact && count < max; i++) {
+        out[count].doc = exact[i];
+        out[count].score = (nhits > 0 ? hits[0].score : 0.0) + 1.0;
+        count++;
+    }
+    for (size_t i = 0; i < nhits && count < max; i++) {
+        bool dup = false;
+
+        for (size_t j = 0; j < nexact; j++)
+            dup = dup || exact[j] == hits[i].doc;
+        if (!dup)
+            out[count++] = hits[i];
+    }
+out:
+    free(key);
+    free(hits);
+    free(q);
+    return count;
+}
+
+size_t search_suggest(const struct search_index *idx, const char *text, size_t *out, size_t max)
+{
+    char key[SEARCH_SUGGEST_KEY + 1];
+    struct ranked *best = NULL;
+    struct search_hit *hits = NULL;
+    size_t klen, nbest = 0, count = 0;
+    unsigned limit;
+
+    if (idx == NULL || text == NULL || out == NULL || max == 0 || idx->n == 0)
+        goto out;
+    klen = compact(text, strnlen(text, SEARCH_SUGGEST_KEY), key, sizeof(key));
+    if (klen == 0)
+        goto out;
+    limit = klen < 6 ? 2 : (unsigned)(klen / 3);
+    best = xmalloc(max * sizeof(*best));
+    for (size_t d = 0; d < idx->n; d++) {
+        const struct docinfo *di = &idx->info[d];
+        unsigned a = edit_distance(key, klen, di->key_full, strlen(di->key_full), limit);
+        unsigned b = edit_distance(key, klen, di->key_tool, strlen(di->key_tool), limit);
+        unsigned dist = a < b ? a : b;
+
+        if (dist > limit)
+            continue;
+        /* Lower distance ranks first; the heap orders by score, so negate it. */
+        heap_push(idx, best, &nbest, max, (struct ranked){ (uint32_t)d, -(double)dist });
+    }
+    /* Sort the kept few best first (the heap is small; insertion sort is enough). */
+    for (size_t i = 1; i < nbest; i++) {
+        struct ranked r = best[i];
+        size_t j = i;
+
+        for (; j > 0 && ranks_before(idx, &r, &best[j - 1]); j--)
+            best[j] = best[j - 1];
+        best[j] = r;
+    }
+    for (size_t i = 0; i < nbest; i++)
+        out[count++] = best[i].doc;
+    /* Not enough look-alikes: a half-remembered name is still a description of the tool. */
+    if (count < max) {
+        hits = xmalloc(max * sizeof(*hits));
+        size_t nh = search_query(idx, text, NULL, hits, max);
+
+        for (size_t i = 0; i < nh && count < max; i++) {
+            bool dup = false;
+
+            for (size_t j = 0; j < count; j++)
+                dup = dup || out[j] == hits[i].doc;
+            if (!dup)
+                out[count++] = hits[i].doc;
+        }
+    }
+out:
+    free(best);
+    free(hits);
+    return count;
+}

@@ -1,0 +1,65 @@
+/*
+ * search.h - the tool index and its ranking.
+ *
+ * Owns: an immutable inverted index over a set of tools, built once per catalog change, and a
+ * bounded query cache that belongs to the index (dropped with it, so a catalog change can never
+ * serve a stale ranking).
+ *
+ * Threads: search_index_build() may run on any thread. Once built, an index is shared read-only:
+ * search_query() and search_suggest() may be called from any number of threads at once (the
+ * query cache inside is guarded by its own lock). search_index_free() is called once, by the
+ * owner, when no other thread can still use the index.
+ *
+ * Memory: the index borrows the strings and the cJSON schema of every search_doc it was built
+ * from; the caller keeps them alive until search_index_free(). Everything else the index
+ * allocates it frees itself. Allocation failure aborts (xmem.h).
+ */
+#ifndef MCPZIP_SEARCH_H
+#define MCPZIP_SEARCH_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+struct search_index;
+
+/* One tool as the index sees it. Every pointer is borrowed (see above). */
+struct search_doc {
+    const char *name;          /* routed name, "server__tool" */
+    const char *server;        /* the server part of name */
+    const char *tool;          /* the tool's own name as the upstream gave it */
+    const char *title;         /* tool title or annotations.title; NULL when absent */
+    const char *description;   /* NULL when absent */
+    const cJSON *input_schema; /* the tool's inputSchema; NULL when absent */
+};
+
+struct search_hit {
+    size_t doc;   /* index into the docs array given to search_index_build() */
+    double score; /* higher is better; only comparable within one query */
+};
+
+/* Builds an index over docs[0..n). n may be 0. Never returns NULL. */
+struct search_index *search_index_build(const struct search_doc *docs, size_t n);
+
+/* Frees the index and its query cache. search_index_free(NULL) is a no-op. */
+void search_index_free(struct search_index *idx);
+
+/*
+ * Ranks the documents for a free-text query, best first, ties broken by name, and writes at
+ * most max hits to out. When server is non-NULL only that server's tools are considered
+ * (exact, case-sensitive server name). Returns the number of hits written; 0 when nothing
+ * matches. The query is arbitrary user text of any length and content.
+ */
+size_t search_query(const struct search_index *idx, const char *query, const char *server,
+                    struct search_hit *out, size_t max);
+
+/*
+ * Suggests up to max tool names close to text (a mistyped or half-remembered tool name), best
+ * first, for "did you mean" messages. Writes document indices to out; returns how many.
+ */
+size_t search_suggest(const struct search_index *idx, const char *text, size_t *out, size_t max);
+
+/* Bytes the index holds (for benchmarks and proxy_status). */
+size_t search_index_memory(const struct search_index *idx);
+
+#endif

@@ -1,0 +1,469 @@
+/*
+ * server.c - the downstream MCP session over stdio; see server.h for the design.
+ */
+#include "server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cancel.h"
+#include "json.h"
+#include "jsonrpc.h"
+#include "log.h"
+#include "metatools.h"
+#include "xmem.h"
+
+#define SERVER_MAX_WORKERS 64
+#define SERVER_GRACE_MS 3000
+#define SERVER_FREE_WAIT_MS 3000
+#define SERVER_LATEST_PROTOCOL "2025-11-25"
+
+static const char *const protocol_versions[] = {
+    "2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05", NULL,
+};
+
+/* A request running on a worker thread. */
+struct call {
+    struct server *srv;
+    cJSON *id;                   /* owned copy of the request id */
+    char *key;                   /* canonical id text, for notifications/cancelled */
+    const struct metatool *tool;
+    cJSON *args;                 /* owned copy of the tool arguments, or NULL */
+    struct cancel cancel;
+    bool client_cancelled;       /* the client said it no longer wants the answer */
+    struct call *next;
+};
+
+struct server {
+    struct proxy *px;
+    int in_fd, out_fd, stop_fd;
+    int wake[2];                 /* written when stdout breaks, to stop reading */
+    pthread_mutex_t out_mu;      /* one writer at a time on out_fd */
+    bool out_broken;
+    pthread_mutex_t mu;          /* guards calls, workers, stopping */
+    pthread_cond_t cv;
+    struct call *calls;
+    unsigned workers;
+    bool stopping;
+    bool initialized;
+    size_t max_message;
+};
+
+typedef void (*method_fn)(struct server *srv, struct jsonrpc_msg *msg);
+
+struct method {
+    const char *name;
+    method_fn fn;
+};
+
+static void write_all(struct server *srv, const char *text, size_t len)
+{
+    while (len > 0 && !srv->out_broken) {
+        ssize_t n = write(srv->out_fd, text, len);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN) {
+            struct pollfd pfd = {.fd = srv->out_fd, .events = POLLOUT};
+
+            (void)poll(&pfd, 1, 1000);
+            continue;
+        }
+        if (n <= 0) {
+            LOG_WARN("cannot write to the client (%s); stopping", strerror(errno));
+            srv->out_broken = true;
+            (void)!write(srv->wake[1], "x", 1);
+            return;
+        }
+        text += n;
+        len -= (size_t)n;
+    }
+}
+
+/* Sends one message (consumed) as one line. Any thread. */
+static void send_take(struct server *srv, cJSON *msg)
+{
+    char *text = json_print(msg);
+    size_t len = strlen(text);
+
+    cJSON_Delete(msg);
+    if (log_enabled(LOG_LVL_TRACE))
+        LOG_TRACE("-> %.*s", (int)(len > 2000 ? 2000 : len), text);
+    text = xrealloc(text, len + 2);
+    text[len++] = '\n';
+    pthread_mutex_lock(&srv->out_mu);
+    write_all(srv, text, len);
+    pthread_mutex_unlock(&srv->out_mu);
+    free(text);
+}
+
+static void send_error(struct server *srv, const cJSON *id, int code, const char *message)
+{
+    send_take(srv, jsonrpc_error_new(id, code, message));
+}
+
+static void on_initialize(struct server *srv, struct jsonrpc_msg *msg)
+{
+    const char *asked = json_get_str(msg->params, "protocolVersion");
+    const char *version = SERVER_LATEST_PROTOCOL;
+    cJSON *result = cJSON_CreateObject(), *caps, *info;
+    char *instructions;
+
+    for (size_t i = 0; asked != NULL && protocol_versions[i] != NULL; i++)
+        if (strcmp(asked, protocol_versions[i]) == 0)
+            version = protocol_versions[i];
+    cJSON_AddStringToObject(result, "protocolVersion", version);
+    caps = cJSON_AddObjectToObject(result, "capabilities");
+    cJSON_AddFalseToObject(cJSON_AddObjectToObject(caps, "tools"), "listChanged");
+    info = cJSON_AddObjectToObject(result, "serverInfo");
+    cJSON_AddStringToObject(info, "name", "mcpzip");
+    cJSON_AddStringToObject(info, "title", "mcpzip: all your MCP servers behind a few tools");
+    cJSON_AddStringToObject(info, "version", MCPZIP_VERSION);
+    instructions = metatools_instructions(srv->px);
+    cJSON_AddStringToObject(result, "instructions", instructions);
+    free(instructions);
+    LOG_INFO("client initialized with protocol %s (asked for %s)", version,
+             asked != NULL ? asked : "none");
+    send_take(srv, jsonrpc_result_take(msg->id, result));
+    srv->initialized = true;
+    /* Refresh after answering, so the client never waits for servers to start. */
+    proxy_start(srv->px);
+}
+
+static void on_ping(struct server *srv, struct jsonrpc_msg *msg)
+{
+    send_take(srv, jsonrpc_result_take(msg->id, cJSON_CreateObject()));
+}
+
+static void on_tools_list(struct server *srv, struct jsonrpc_msg *msg)
+{
+    cJSON *result = cJSON_CreateObject();
+
+    cJSON_AddItemToObject(result, "tools", metatools_list());
+    send_take(srv, jsonrpc_result_take(msg->id, result));
+}
+
+static void call_free(struct call *c)
+{
+    cJSON_Delete(c->id);
+    cJSON_Delete(c->args);
+    free(c->key);
+    cancel_destroy(&c->cancel);
+    free(c);
+}
+
+static void *worker_main(void *arg)
+{
+    struct call *c = arg;
+    struct server *srv = c->srv;
+    struct call **pp;
+    cJSON *result;
+    bool answer;
+
+    result = c->tool->call(srv->px, c->args, &c->cancel);
+    pthread_mutex_lock(&srv->mu);
+    for (pp = &srv->calls; *pp != NULL; pp = &(*pp)->next)
+        if (*pp == c) {
+            *pp = c->next;
+            break;
+        }
+    answer = !c->client_cancelled;
+    pthread_mutex_unlock(&srv->mu);
+    /* After notifications/cancelled the client expects no response (MCP). */
+    if (answer)
+        send_take(srv, jsonrpc_result_take(c->id, result));
+    else
+        cJSON_Delete(result);
+    call_free(c);
+    pthread_mutex_lock(&srv->mu);
+    srv->workers--;
+    pthread_cond_broadcast(&srv->cv);
+    pthread_mutex_unlock(&srv->mu);
+    return NULL;
+}
+
+/* Starts a worker for a blocking meta-tool; answers with an error when it cannot. */
+static void start_worker(struct server *srv, struct jsonrpc_msg *msg, const struct metatool *t,
+                         const cJSON *args)
+{
+    struct call *c, *it;
+    pthread_attr_t attr;
+    pthread_t th;
+    char *key = jsonrpc_id_key(msg->id);
+
+    pthread_mutex_lock(&srv->mu);
+    for (it = srv->calls; it != NULL; it = it->next)
+        if (strcmp(it->key, key) == 0)
+            break;
+    if (it != NULL || srv->workers >= SERVER_MAX_WORKERS || srv->stopping) {
+        pthread_mutex_unlock(&srv->mu);
+        free(key);
+        if (it != NULL)
+            send_error(srv, msg->id, JSONRPC_INVALID_REQUEST,
+                       "Invalid Request: this id is already used by a request in flight");
+        else if (srv->stopping)
+            send_error(srv, msg->id, JSONRPC_SERVER_ERROR, "mcpzip is shutting down");
+        else
+            send_error(srv, msg->id, JSONRPC_SERVER_ERROR,
+                       "too many calls in flight (64); wait for some to finish");
+        return;
+    }
+    c = xcalloc(1, sizeof(*c));
+    c->srv = srv;
+    c->id = json_dup(msg->id);
+    c->key = key;
+    c->tool = t;
+    c->args = json_dup(args);
+    cancel_init(&c->cancel);
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 512 * 1024);
+    c->next = srv->calls;
+    srv->calls = c;
+    srv->workers++;
+    if (pthread_create(&th, &attr, worker_main, c) != 0) {
+        srv->calls = c->next;
+        srv->workers--;
+        pthread_mutex_unlock(&srv->mu);
+        send_error(srv, msg->id, JSONRPC_INTERNAL_ERROR, "cannot start a worker thread");
+        call_free(c);
+    } else {
+        pthread_mutex_unlock(&srv->mu);
+    }
+    pthread_attr_destroy(&attr);
+}
+
+static void on_tools_call(struct server *srv, struct jsonrpc_msg *msg)
+{
+    const char *name = json_get_str(msg->params, "name");
+    const cJSON *args = json_get(msg->params, "arguments");
+    const struct metatool *t;
+    char *text;
+
+    if (name == NULL) {
+        send_error(srv, msg->id, JSONRPC_INVALID_PARAMS,
+                   "Invalid params: tools/call needs \"name\" (a string)");
+        return;
+    }
+    t = metatools_find(name);
+    if (t == NULL) {
+        text = xasprintf("Unknown tool: %s. mcpzip exposes search_tools, describe_tool, "
+                         "execute_tool, proxy_status and proxy_refresh; call a server's tool "
+                         "through execute_tool {\"name\": \"server__tool\"}", name);
+        send_error(srv, msg->id, JSONRPC_INVALID_PARAMS, text);
+        free(text);
+        return;
+    }
+    if (args != NULL && !cJSON_IsObject(args) && !cJSON_IsNull(args)) {
+        send_take(srv, jsonrpc_result_take(
+                           msg->id, metatools_error("\"arguments\" must be an object.")));
+        return;
+    }
+    if (t->blocking) {
+        start_worker(srv, msg, t, args);
+        return;
+    }
+    send_take(srv, jsonrpc_result_take(msg->id, t->call(srv->px, args, NULL)));
+}
+
+static void on_cancelled(struct server *srv, struct jsonrpc_msg *msg)
+{
+    const cJSON *rid = json_get(msg->params, "requestId");
+    const char *reason = json_get_str(msg->params, "reason");
+    char *key;
+    struct call *c;
+
+    if (rid == NULL)
+        return;
+    key = jsonrpc_id_key(rid);
+    pthread_mutex_lock(&srv->mu);
+    for (c = srv->calls; c != NULL; c = c->next)
+        if (strcmp(c->key, key) == 0) {
+            c->client_cancelled = true;
+            cancel_fire(&c->cancel, reason != NULL ? reason : "cancelled by the client");
+        }
+    pthread_mutex_unlock(&srv->mu);
+    free(key);
+}
+
+static const struct method requests[] = {
+    {"initialize", on_initialize},
+    {"ping", on_ping},
+    {"tools/list", on_tools_list},
+    {"tools/call", on_tools_call},
+};
+
+static const struct method notifications[] = {
+    {"notifications/cancelled", on_cancelled},
+};
+
+static void dispatch(struct server *srv, struct jsonrpc_msg *msg)
+{
+    const struct method *table = msg->kind == JSONRPC_REQUEST ? requests : notifications;
+    size_t n = msg->kind == JSONRPC_REQUEST ? sizeof(requests) / sizeof(requests[0])
+                                            : sizeof(notifications) / sizeof(notifications[0]);
+    char *text;
+
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(table[i].name, msg->method) == 0) {
+            table[i].fn(srv, msg);
+            return;
+        }
+    if (msg->kind == JSONRPC_REQUEST) {
+        text = xasprintf("Method not found: %s", msg->method);
+        send_error(srv, msg->id, JSONRPC_METHOD_NOT_FOUND, text);
+        free(text);
+    }
+    /* Unknown notifications are ignored, as JSON-RPC requires. */
+}
+
+static void on_line(void *ud, const char *line, size_t len, bool too_big)
+{
+    struct server *srv = ud;
+    struct jsonrpc_msg msg;
+    char *why = NULL, *text;
+    int rc;
+
+    if (too_big) {
+        text = xasprintf("Invalid Request: message larger than %zu bytes (max_message_bytes); "
+                         "it was discarded", srv->max_message);
+        LOG_WARN("%s", text);
+        send_error(srv, NULL, JSONRPC_INVALID_REQUEST, text);
+        free(text);
+        return;
+    }
+    if (log_enabled(LOG_LVL_TRACE))
+        LOG_TRACE("<- %.*s", (int)(len > 2000 ? 2000 : len), line);
+    rc = jsonrpc_parse(line, len, &msg, &why);
+    if (rc != 0) {
+        LOG_DEBUG("bad input from the client: %s", why);
+        send_error(srv, rc == JSONRPC_INVALID_REQUEST ? msg.id : NULL, rc, why);
+    } else if (msg.kind == JSONRPC_REQUEST || msg.kind == JSONRPC_NOTIFICATION) {
+        dispatch(srv, &msg);
+    } else {
+        /* Responses to requests we never sent (mcpzip sends none yet). */
+        LOG_DEBUG("ignored a response from the client");
+    }
+    free(why);
+    jsonrpc_msg_clear(&msg);
+}
+
+struct server *server_new(struct proxy *px, int in_fd, int out_fd, int stop_fd)
+{
+    struct server *srv = xcalloc(1, sizeof(*srv));
+
+    srv->px = px;
+    srv->in_fd = in_fd;
+    srv->out_fd = out_fd;
+    srv->stop_fd = stop_fd;
+    srv->max_message = proxy_config(px)->max_message_bytes;
+    if (pipe2(srv->wake, O_CLOEXEC) != 0)
+        srv->wake[0] = srv->wake[1] = -1;
+    pthread_mutex_init(&srv->out_mu, NULL);
+    pthread_mutex_init(&srv->mu, NULL);
+    pthread_cond_init(&srv->cv, NULL);
+    return srv;
+}
+
+static struct timespec after_ms(int ms)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return ts;
+}
+
+int server_run(struct server *srv)
+{
+    struct jsonrpc_framer *fr = jsonrpc_framer_new(srv->max_message);
+    char *buf = xmalloc(65536);
+    struct timespec ts;
+    struct call *c;
+    const char *why = "end of input";
+
+    for (;;) {
+        struct pollfd pfd[3] = {
+            {.fd = srv->in_fd, .events = POLLIN},
+            {.fd = srv->stop_fd, .events = POLLIN},
+            {.fd = srv->wake[0], .events = POLLIN},
+        };
+        ssize_t n;
+
+        if (poll(pfd, 3, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            why = "poll failed";
+            break;
+        }
+        if (pfd[1].revents != 0) {
+            why = "a stop signal";
+            break;
+        }
+        if (pfd[2].revents != 0) {
+            why = "the client's end of stdout closed";
+            break;
+        }
+        if (pfd[0].revents == 0)
+            continue;
+        n = read(srv->in_fd, buf, 65536);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (n <= 0)
+            break;
+        jsonrpc_framer_feed(fr, buf, (size_t)n, on_line, srv);
+    }
+    LOG_INFO("stopping on %s", why);
+    free(buf);
+    jsonrpc_framer_free(fr);
+
+    /* Let calls in flight finish for a while, then cancel what is left. */
+    pthread_mutex_lock(&srv->mu);
+    srv->stopping = true;
+    ts = after_ms(SERVER_GRACE_MS);
+    while (srv->workers > 0)
+        if (pthread_cond_timedwait(&srv->cv, &srv->mu, &ts) != 0)
+            break;
+    for (c = srv->calls; c != NULL; c = c->next)
+        cancel_fire(&c->cancel, "mcpzip is shutting down");
+    pthread_mutex_unlock(&srv->mu);
+    return 0;
+}
+
+bool server_free(struct server *srv)
+{
+    struct timespec ts = after_ms(SERVER_FREE_WAIT_MS);
+
+    if (srv == NULL)
+        return true;
+    pthread_mutex_lock(&srv->mu);
+    while (srv->workers > 0)
+        if (pthread_cond_timedwait(&srv->cv, &srv->mu, &ts) != 0)
+            break;
+    if (srv->workers > 0) {
+        pthread_mutex_unlock(&srv->mu);
+        return false;
+    }
+    pthread_mutex_unlock(&srv->mu);
+    if (srv->wake[0] >= 0)
+        close(srv->wake[0]);
+    if (srv->wake[1] >= 0)
+        close(srv->wake[1]);
+    pthread_cond_destroy(&srv->cv);
+    pthread_mutex_destroy(&srv->mu);
+    pthread_mutex_destroy(&srv->out_mu);
+    free(srv);
+    return true;
+}
