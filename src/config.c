@@ -232,6 +232,8 @@ static int read_server(struct config *cfg, const cJSON *entry, struct config_ser
         srv->oauth = json_dup(json_get(entry, "oauth"));
 
     if (srv->transport == CONFIG_STDIO) {
+        char *problem = NULL;
+
         command = json_get_str(entry, "command");
         if (command == NULL || *command == '\0') {
             *why = xasprintf("%s: server \"%s\" has no \"command\": a stdio server needs one, "
@@ -246,10 +248,16 @@ static int read_server(struct config *cfg, const cJSON *entry, struct config_ser
             return ERR_INVALID;
         }
         srv->argv = xcalloc((size_t)cJSON_GetArraySize(args) + 2, sizeof(char *));
-        srv->command = xstrdup(command);
-        srv->argv[srv->argc++] = xstrdup(command);
+        srv->command = expand(command, &problem);
+        if (srv->command == NULL) {
+            srv->command = xstrdup(command);
+            srv->problem = xasprintf("command: %s", problem);
+            free(problem);
+            problem = NULL;
+        }
+        srv->argv[srv->argc++] = xstrdup(srv->command);
         cJSON_ArrayForEach(it, args) {
-            char *problem = NULL, *v;
+            char *v;
 
             if (!cJSON_IsString(it) && !cJSON_IsNumber(it)) {
                 *why = xasprintf("%s: server \"%s\": args[%zu] must be a string", cfg->path,
@@ -264,6 +272,7 @@ static int read_server(struct config *cfg, const cJSON *entry, struct config_ser
                 if (srv->problem == NULL)
                     srv->problem = xasprintf("args[%zu]: %s", srv->argc - 1, problem);
                 free(problem);
+                problem = NULL;
             }
             srv->argc++;
         }

@@ -12,9 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "err.h"
+#include "sha256.h"
 #include "xmem.h"
 
 int fsutil_mkdirs(const char *dir, mode_t mode, char **why)
@@ -156,11 +155,10 @@ out:
 void fsutil_sha256_hex(const char *s, size_t len, char *out, size_t hexlen)
 {
     static const char hex[] = "0123456789abcdef";
-    unsigned char md[32];
-    unsigned int mdlen = 0;
+    uint8_t md[32];
     size_t i;
 
-    EVP_Digest(s, len, md, &mdlen, EVP_sha256(), NULL);
+    sha256(s, len, md);
     if (hexlen > 64)
         hexlen = 64;
     for (i = 0; i < hexlen; i++)

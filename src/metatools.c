@@ -189,11 +189,11 @@ static void server_names(struct buf *b, const struct catalog_snap *snap)
 }
 
 /* Appends "Did you mean: a, b, c?" for a mistyped tool name. */
-static void suggest(struct buf *b, const struct catalog_snap *snap, const char *text)
+static void suggest(struct buf *b, struct catalog_snap *snap, const char *text)
 {
     size_t docs[META_SUGGEST], n, i;
 
-    n = search_suggest(snap->index, text, docs, META_SUGGEST);
+    n = search_suggest(catalog_index(snap), text, docs, META_SUGGEST);
     if (n == 0)
         return;
     buf_puts(b, " Did you mean: ");
@@ -207,6 +207,8 @@ static void state_notes(struct buf *b, struct proxy *px, const struct catalog_sn
                         const char *only)
 {
     struct buf loading = {0}, failed = {0};
+    char *first_error = NULL;
+    size_t nfailed = 0;
 
     for (size_t i = 0; i < snap->nservers; i++) {
         const struct catalog_server *cs = &snap->servers[i];
@@ -218,22 +220,31 @@ static void state_notes(struct buf *b, struct proxy *px, const struct catalog_sn
         if (up == NULL || upstream_config(up)->disabled)
             continue;
         upstream_get_status(up, &st);
-        if (st.state == UPSTREAM_NEEDS_AUTH)
-            buf_printf(&failed, "%s%s (waiting for authorization)", failed.len ? "; " : "",
+        if (st.state == UPSTREAM_NEEDS_AUTH) {
+            buf_printf(&failed, "%s%s (waiting for authorization)", failed.len ? ", " : "",
                        cs->name);
-        else if (!cs->loaded && (cs->last_error != NULL || st.state == UPSTREAM_FAILED))
-            buf_printf(&failed, "%s%s (%s)", failed.len ? "; " : "", cs->name,
-                       cs->last_error ? cs->last_error
-                                      : (st.last_error ? st.last_error : "failed"));
-        else if (!cs->loaded)
+            nfailed++;
+        } else if (!cs->loaded && (cs->last_error != NULL || st.state == UPSTREAM_FAILED)) {
+            buf_printf(&failed, "%s%s", failed.len ? ", " : "", cs->name);
+            if (first_error == NULL)
+                first_error = xstrdup(cs->last_error ? cs->last_error
+                                                     : (st.last_error ? st.last_error : ""));
+            nfailed++;
+        } else if (!cs->loaded) {
             buf_printf(&loading, "%s%s", loading.len ? ", " : "", cs->name);
+        }
         free(st.last_error);
         free(st.protocol);
     }
     if (loading.len)
         buf_printf(b, "\nStill loading: %s. Search again in a few seconds.", loading.s);
-    if (failed.len)
-        buf_printf(b, "\nUnavailable: %s. See proxy_status.", failed.s);
+    if (failed.len) {
+        buf_printf(b, "\nUnavailable: %s.", failed.s);
+        if (nfailed == 1 && first_error != NULL && *first_error != '\0')
+            buf_printf(b, " %s.", first_error);
+        buf_puts(b, " See proxy_status.");
+    }
+    free(first_error);
     buf_free(&loading);
     buf_free(&failed);
 }
@@ -304,7 +315,7 @@ static cJSON *search_tools(struct proxy *px, const cJSON *args, struct cancel *c
                                  "message\", or give a tool name.");
         goto out;
     }
-    n = search_query(snap->index, query, only, hits, (size_t)limit);
+    n = search_query(catalog_index(snap), query, only, hits, (size_t)limit);
     results = cJSON_CreateArray();
     for (i = 0; i < n; i++) {
         const struct catalog_tool *t = &snap->tools[hits[i].doc];
@@ -391,8 +402,9 @@ static cJSON *describe_tool(struct proxy *px, const cJSON *args, struct cancel *
     /* The definition exactly as the upstream gave it, under the routed name. */
     def = json_dup(t->def);
     json_set_take(def, "name", cJSON_CreateString(t->name));
-    text = cJSON_Print(def);
-    result = text_result(text != NULL ? text : "{}");
+    /* Compact JSON: the model reads it as well as pretty JSON, for fewer tokens. */
+    text = json_print(def);
+    result = text_result(text);
     free(text);
     cJSON_Delete(def);
     catalog_release(proxy_catalog(px), snap);
@@ -705,25 +717,32 @@ const struct metatool *metatools_find(const char *name)
 
 char *metatools_instructions(struct proxy *px)
 {
-    struct catalog_snap *snap = catalog_acquire(proxy_catalog(px));
-    struct buf b = {0};
-    size_t i;
+    const struct config *cfg = proxy_config(px);
+    struct buf b = {0}, list = {0};
+    size_t i, count, total = 0;
 
-    buf_printf(&b, "mcpzip gives access to %zu tools on %zu MCP servers: ", snap->ntools,
-               snap->nservers);
-    for (i = 0; i < snap->nservers && i < META_INSTRUCTION_SERVERS; i++) {
-        const struct catalog_server *cs = &snap->servers[i];
+    /* Counts come from the cache summary when the catalog is still loading: initialize must
+     * not wait for it. */
+    for (i = 0; i < cfg->nservers; i++) {
+        const char *name = cfg->servers[i].name;
+        bool known = catalog_count(proxy_catalog(px), name, &count);
 
-        if (cs->loaded)
-            buf_printf(&b, "%s%s (%zu)", i ? ", " : "", cs->name, cs->ntools);
+        if (known)
+            total += count;
+        if (i >= META_INSTRUCTION_SERVERS)
+            continue;
+        if (known)
+            buf_printf(&list, "%s%s (%zu)", i ? ", " : "", name, count);
         else
-            buf_printf(&b, "%s%s", i ? ", " : "", cs->name);
+            buf_printf(&list, "%s%s", i ? ", " : "", name);
     }
-    if (snap->nservers > META_INSTRUCTION_SERVERS)
-        buf_printf(&b, " and %zu more", snap->nservers - META_INSTRUCTION_SERVERS);
+    buf_printf(&b, "mcpzip gives access to %zu tools on %zu MCP servers: %s", total,
+               cfg->nservers, list.s != NULL ? list.s : "");
+    if (cfg->nservers > META_INSTRUCTION_SERVERS)
+        buf_printf(&b, " and %zu more", cfg->nservers - META_INSTRUCTION_SERVERS);
     buf_puts(&b, ". To use one: search_tools with what you want to do, describe_tool for its "
                  "schema if needed, then execute_tool with name \"server__tool\" and arguments. "
                  "proxy_status shows server health.");
-    catalog_release(proxy_catalog(px), snap);
+    buf_free(&list);
     return buf_take(&b);
 }

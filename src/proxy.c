@@ -200,20 +200,14 @@ struct proxy *proxy_new(const struct config *cfg)
     struct proxy *px = xcalloc(1, sizeof(*px));
     struct upstream_opts opts = {0};
     struct upstream_hooks hooks = {.tools_changed = on_tools_changed, .ud = px};
-    char *cache = catalog_cache_path(cfg->path), *why = NULL;
-    int rc;
+    char *cache = catalog_cache_path(cfg->path);
 
     px->cfg = cfg;
     pthread_mutex_init(&px->mu, NULL);
     pthread_cond_init(&px->cv, NULL);
     px->spawner = proc_spawner_new();
     px->cat = catalog_new(cfg, cache);
-    rc = catalog_load(px->cat, &why);
-    if (rc == 0)
-        LOG_INFO("catalog loaded from %s", cache);
-    else if (rc != ERR_NOT_FOUND)
-        LOG_WARN("%s", why);
-    free(why);
+    catalog_load_async(px->cat);
     free(cache);
     opts.spawner = px->spawner;
     opts.drop_env = drop_env;
