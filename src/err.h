@@ -25,7 +25,8 @@
     X(ERR_DISABLED, -13, "server disabled")                                         \
     X(ERR_BACKOFF, -14, "server failed recently")                                   \
     X(ERR_PROTOCOL, -15, "protocol violation")                                      \
-    X(ERR_SHUTDOWN, -16, "shutting down")
+    X(ERR_SHUTDOWN, -16, "shutting down")                                           \
+    X(ERR_SESSION_EXPIRED, -17, "session expired")
 
 enum err {
 #define ERR_ENUM(name, value, text) name = value,

@@ -29,6 +29,7 @@ struct proxy {
     const struct config *cfg;
     struct catalog *cat;
     struct proc_spawner *spawner;
+    struct http_lib *http;
     struct slot *slots; /* config order */
     size_t nslots;
     pthread_mutex_t mu; /* guards slots[].refreshing/again, threads, stopping, started */
@@ -165,6 +166,28 @@ static void on_tools_changed(void *ud, struct upstream *up)
     proxy_refresh_async(ud, upstream_name(up));
 }
 
+/* A server that failed its last refresh (or never had one) and now connected, say for a call,
+ * gets its tool list refreshed right away, so search learns its tools without a restart. */
+static void on_connected(void *ud, struct upstream *up)
+{
+    struct proxy *px = ud;
+    struct catalog_snap *snap;
+    const struct catalog_server *cs;
+    bool refresh;
+
+    pthread_mutex_lock(&px->mu);
+    refresh = px->started;
+    pthread_mutex_unlock(&px->mu);
+    if (!refresh)
+        return;
+    snap = catalog_acquire(px->cat);
+    cs = catalog_server(snap, upstream_name(up));
+    refresh = cs != NULL && (!cs->live || cs->stale) && cs->last_error != NULL;
+    catalog_release(px->cat, snap);
+    if (refresh)
+        proxy_refresh_async(px, upstream_name(up));
+}
+
 static void *housekeeper_main(void *arg)
 {
     struct proxy *px = arg;
@@ -199,7 +222,8 @@ struct proxy *proxy_new(const struct config *cfg)
 {
     struct proxy *px = xcalloc(1, sizeof(*px));
     struct upstream_opts opts = {0};
-    struct upstream_hooks hooks = {.tools_changed = on_tools_changed, .ud = px};
+    struct upstream_hooks hooks = {
+        .tools_changed = on_tools_changed, .connected = on_connected, .ud = px};
     char *cache = catalog_cache_path(cfg->path);
 
     px->cfg = cfg;
@@ -209,7 +233,9 @@ struct proxy *proxy_new(const struct config *cfg)
     px->cat = catalog_new(cfg, cache);
     catalog_load_async(px->cat);
     free(cache);
+    px->http = http_lib_new("mcpzip/" MCPZIP_VERSION);
     opts.spawner = px->spawner;
+    opts.http = px->http;
     opts.drop_env = drop_env;
     opts.max_message = cfg->max_message_bytes > (64u << 20) ? cfg->max_message_bytes : (64u << 20);
     opts.client_version = MCPZIP_VERSION;
@@ -283,6 +309,7 @@ void proxy_free(struct proxy *px)
     free(px->slots);
     catalog_free(px->cat);
     proc_spawner_free(px->spawner);
+    http_lib_free(px->http);
     pthread_cond_destroy(&px->cv);
     pthread_mutex_destroy(&px->mu);
     free(px);

@@ -10,9 +10,10 @@
  * query cache inside is guarded by its own lock). search_index_free() is called once, by the
  * owner, when no other thread can still use the index.
  *
- * Memory: the index borrows the strings and the cJSON schema of every search_doc it was built
- * from; the caller keeps them alive until search_index_free(). Everything else the index
- * allocates it frees itself. Allocation failure aborts (xmem.h).
+ * Memory: the index copies the search_doc array it is built from, but borrows the strings and
+ * the cJSON schema each search_doc points to; the caller keeps those alive until
+ * search_index_free() (the array itself may be freed as soon as search_index_build() returns).
+ * Everything else the index allocates it frees itself. Allocation failure aborts (xmem.h).
  */
 #ifndef MCPZIP_SEARCH_H
 #define MCPZIP_SEARCH_H

@@ -266,6 +266,8 @@ static void on_tools_call(struct server *srv, struct jsonrpc_msg *msg)
                            msg->id, metatools_error("\"arguments\" must be an object.")));
         return;
     }
+    /* A client that skipped initialize still gets its catalog loaded. */
+    proxy_start(srv->px);
     if (t->blocking) {
         start_worker(srv, msg, t, args);
         return;

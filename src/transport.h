@@ -19,7 +19,9 @@
 #define MCPZIP_TRANSPORT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
+struct cancel;
 struct transport;
 
 typedef void (*transport_msg_cb)(void *ud, struct transport *t, const char *msg, size_t len);
@@ -29,14 +31,24 @@ struct transport_ops {
     const char *name;
     /* Connects or spawns. Returns 0 or an err.h code with *why. */
     int (*start)(struct transport *t, char **why);
-    /* Sends one message (no trailing newline). Returns 0, or ERR_CLOSED/ERR_IO with *why. */
-    int (*send)(struct transport *t, const char *msg, size_t len, char **why);
+    /*
+     * Sends one message (no trailing newline). For HTTP the answer arrives during the call
+     * (through on_msg on the calling thread), so the call is bounded by deadline_ms (monotonic)
+     * and ends early when cancel fires. Returns 0, or with *why: ERR_CLOSED (connection gone),
+     * ERR_IO (network or HTTP error), ERR_TIMEOUT, ERR_CANCELLED, ERR_NEEDS_AUTH (401),
+     * ERR_SESSION_EXPIRED (the server forgot the session: re-initialize and send again).
+     */
+    int (*send)(struct transport *t, const char *msg, size_t len, int64_t deadline_ms,
+                struct cancel *cancel, char **why);
     void (*close)(struct transport *t);
     void (*free)(struct transport *t);
     /* The child's pid, or 0 for network transports. */
     long (*pid)(struct transport *t);
     /* Recent diagnostics from the peer (last stderr lines), newly allocated, or NULL. */
     char *(*diag)(struct transport *t);
+    /* Optional: the handshake finished with this protocol version (HTTP sends it as a header
+     * from now on and opens its server-to-client stream). */
+    void (*negotiated)(struct transport *t, const char *protocol);
 };
 
 /* Every implementation embeds this as its first member. */
@@ -45,6 +57,8 @@ struct transport {
     transport_msg_cb on_msg;
     transport_closed_cb on_closed;
     void *ud;
+    unsigned users; /* threads inside send(); kept by the owner under its lock, so the owner
+                       frees the transport only once nobody uses it */
 };
 
 #endif

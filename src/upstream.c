@@ -16,6 +16,8 @@
 #include "jsonrpc.h"
 #include "log.h"
 #include "transport.h"
+#include "transport_http.h"
+#include "transport_sse.h"
 #include "transport_stdio.h"
 #include "xmem.h"
 
@@ -44,6 +46,7 @@ struct pending {
 
 struct dead {
     struct transport *t;
+    bool graceful;  /* let requests in progress finish (briefly) before closing */
     struct dead *next;
 };
 
@@ -52,11 +55,10 @@ struct upstream {
     struct upstream_opts opts;
     struct upstream_hooks hooks;
     pthread_mutex_t mu;          /* guards everything below */
-    pthread_cond_t cv;           /* state changes and sender count changes */
+    pthread_cond_t cv;           /* state changes and transport user count changes */
     enum upstream_state state;
     struct transport *t;         /* the live connection, NULL when none */
     struct dead *dead;           /* connections lost by themselves, freed off the reader thread */
-    unsigned senders;            /* threads inside a transport's send() */
     struct pending *pending;
     unsigned in_flight;
     long next_id;
@@ -145,17 +147,42 @@ static void fail_pending(struct upstream *up, int rc, const char *why)
     }
 }
 
-/* Ends and frees a transport that is no longer reachable from up. Never on its reader thread. */
-static void dispose(struct upstream *up, struct transport *t)
+#define UPSTREAM_GRACE_MS 2000
+
+/* Ends and frees a transport that is no longer reachable from up. Never on its reader thread.
+ * graceful lets requests still inside send() finish first, for a bounded time. */
+static void dispose(struct upstream *up, struct transport *t, bool graceful)
 {
+    struct timespec ts;
+
     if (t == NULL)
         return;
+    if (graceful) {
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_sec += UPSTREAM_GRACE_MS / 1000;
+        pthread_mutex_lock(&up->mu);
+        while (t->users > 0)
+            if (pthread_cond_timedwait(&up->cv, &up->mu, &ts) != 0)
+                break;
+        pthread_mutex_unlock(&up->mu);
+    }
     t->ops->close(t);
     pthread_mutex_lock(&up->mu);
-    while (up->senders > 0)
+    while (t->users > 0)
         pthread_cond_wait(&up->cv, &up->mu);
     pthread_mutex_unlock(&up->mu);
     t->ops->free(t);
+}
+
+/* Parks a transport for disposal by a later, non-reader thread (mu held). */
+static void park(struct upstream *up, struct transport *t, bool graceful)
+{
+    struct dead *d = xcalloc(1, sizeof(*d));
+
+    d->t = t;
+    d->graceful = graceful;
+    d->next = up->dead;
+    up->dead = d;
 }
 
 static void dispose_dead(struct upstream *up)
@@ -168,7 +195,7 @@ static void dispose_dead(struct upstream *up)
     pthread_mutex_unlock(&up->mu);
     for (; d != NULL; d = next) {
         next = d->next;
-        dispose(up, d->t);
+        dispose(up, d->t, d->graceful);
         free(d);
     }
 }
@@ -179,11 +206,11 @@ static int send_on(struct upstream *up, struct transport *t, const char *text, c
     int rc;
 
     pthread_mutex_lock(&up->mu);
-    up->senders++;
+    t->users++;
     pthread_mutex_unlock(&up->mu);
-    rc = t->ops->send(t, text, strlen(text), why);
+    rc = t->ops->send(t, text, strlen(text), upstream_now_ms() + 10000, NULL, why);
     pthread_mutex_lock(&up->mu);
-    up->senders--;
+    t->users--;
     pthread_cond_broadcast(&up->cv);
     pthread_mutex_unlock(&up->mu);
     return rc;
@@ -308,7 +335,6 @@ static void on_closed(void *ud, struct transport *t, const char *reason)
 {
     struct upstream *up = ud;
     char *diag = t->ops->diag(t), *why;
-    struct dead *d;
 
     why = xasprintf("server \"%s\" stopped: %s%s%s", up->cfg->name, reason,
                     diag != NULL ? "; its last stderr output: " : "", diag != NULL ? diag : "");
@@ -316,10 +342,7 @@ static void on_closed(void *ud, struct transport *t, const char *reason)
     pthread_mutex_lock(&up->mu);
     if (up->t == t) {
         up->t = NULL;
-        d = xcalloc(1, sizeof(*d));
-        d->t = t;
-        d->next = up->dead;
-        up->dead = d;
+        park(up, t, false);
         if (up->state == UPSTREAM_CONNECTED) {
             /* A crash after a good connect: the next use may reconnect at once. */
             up->state = UPSTREAM_FAILED;
@@ -373,7 +396,8 @@ static void unlink_pending(struct upstream *up, struct pending *p)
  * handshake's own requests while the state is still CONNECTING.
  */
 static int exchange(struct upstream *up, const char *method, cJSON *params, int64_t deadline,
-                    struct cancel *cancel, bool during_connect, cJSON **result, char **why)
+                    struct cancel *cancel, bool during_connect, cJSON **result,
+                    struct transport **via, char **why)
 {
     struct pending p = {.up = up};
     struct transport *t;
@@ -402,12 +426,14 @@ static int exchange(struct upstream *up, const char *method, cJSON *params, int6
                          up->cfg->name, UPSTREAM_MAX_IN_FLIGHT);
         return ERR_BUSY;
     }
+    if (via != NULL)
+        *via = t;
     p.id = ++up->next_id;
     p.next = up->pending;
     up->pending = &p;
     up->in_flight++;
     up->last_used = upstream_now_ms();
-    up->senders++;
+    t->users++;
     pthread_mutex_unlock(&up->mu);
 
     idj = cJSON_CreateNumber((double)p.id);
@@ -415,23 +441,35 @@ static int exchange(struct upstream *up, const char *method, cJSON *params, int6
     cJSON_Delete(idj);
     text = json_print(req);
     cJSON_Delete(req);
-    rc = t->ops->send(t, text, strlen(text), why);
+    rc = t->ops->send(t, text, strlen(text), deadline, cancel, why);
     free(text);
 
     pthread_mutex_lock(&up->mu);
-    up->senders--;
+    t->users--;
     pthread_cond_broadcast(&up->cv);
-    if (rc != 0) {
+    if (rc != 0 && p.done) {
+        /* The answer arrived before the transport's own error (a stream cut after it). */
+        free(*why);
+        *why = NULL;
+        rc = 0;
+    }
+    if (rc != 0 && rc != ERR_TIMEOUT && rc != ERR_CANCELLED) {
         unlink_pending(up, &p);
         pthread_mutex_unlock(&up->mu);
         pthread_cond_destroy(&p.cv);
-        return rc == ERR_TIMEOUT ? ERR_TIMEOUT : ERR_CLOSED;
+        return rc;
+    }
+    if (rc != 0) {
+        /* An HTTP send ended by the deadline or the cancel: the server has the request. */
+        free(*why);
+        *why = NULL;
+        p.cancelled = rc == ERR_CANCELLED;
     }
     pthread_mutex_unlock(&up->mu);
 
     cancel_set_hook(cancel, wake_pending, &p);
     pthread_mutex_lock(&up->mu);
-    while (!p.done && !p.cancelled) {
+    while (!p.done && !p.cancelled && rc == 0) {
         struct timespec ts = abstime(deadline);
 
         if (pthread_cond_timedwait(&p.cv, &up->mu, &ts) == ETIMEDOUT)
@@ -442,12 +480,12 @@ static int exchange(struct upstream *up, const char *method, cJSON *params, int6
      * ourselves as a sender before unlocking keeps it from being freed under us. */
     notify = !p.done && up->t == t;
     if (notify)
-        up->senders++;
+        t->users++;
     pthread_mutex_unlock(&up->mu);
     cancel_set_hook(cancel, NULL, NULL);
 
     if (!p.done) {
-        bool cancelled = p.cancelled;
+        bool cancelled = p.cancelled || cancel_fired(cancel);
 
         if (notify) {
             cJSON *cp = cJSON_CreateObject(), *note;
@@ -458,11 +496,12 @@ static int exchange(struct upstream *up, const char *method, cJSON *params, int6
             note = jsonrpc_notification_take("notifications/cancelled", cp);
             text = json_print(note);
             cJSON_Delete(note);
-            if (t->ops->send(t, text, strlen(text), &nwhy) != 0)
+            /* Bounded: a cancellation must not hang on a server that stopped answering. */
+            if (t->ops->send(t, text, strlen(text), upstream_now_ms() + 5000, NULL, &nwhy) != 0)
                 free(nwhy);
             free(text);
             pthread_mutex_lock(&up->mu);
-            up->senders--;
+            t->users--;
             pthread_cond_broadcast(&up->cv);
             pthread_mutex_unlock(&up->mu);
         }
@@ -506,13 +545,18 @@ static int connect_now(struct upstream *up, int64_t deadline, struct cancel *can
         *why = xasprintf("server \"%s\" cannot start: %s", up->cfg->name, up->cfg->problem);
         return ERR_INVALID;
     }
-    if (up->cfg->transport != CONFIG_STDIO) {
-        *why = xasprintf("server \"%s\": remote servers (type \"%s\") are not supported by this "
-                         "mcpzip build yet; use a stdio bridge such as mcp-remote meanwhile",
-                         up->cfg->name, up->cfg->transport == CONFIG_HTTP ? "http" : "sse");
-        return ERR_INVALID;
+    switch (up->cfg->transport) {
+    case CONFIG_STDIO:
+        t = transport_stdio_new(up->cfg, up->opts.spawner, up->opts.drop_env,
+                                up->opts.max_message);
+        break;
+    case CONFIG_HTTP:
+        t = transport_http_new(up->cfg, up->opts.http, up->opts.max_message);
+        break;
+    case CONFIG_SSE:
+        t = transport_sse_new(up->cfg, up->opts.http, up->opts.max_message);
+        break;
     }
-    t = transport_stdio_new(up->cfg, up->opts.spawner, up->opts.drop_env, up->opts.max_message);
     t->on_msg = on_msg;
     t->on_closed = on_closed;
     t->ud = up;
@@ -535,7 +579,7 @@ static int connect_now(struct upstream *up, int64_t deadline, struct cancel *can
     info = cJSON_AddObjectToObject(params, "clientInfo");
     cJSON_AddStringToObject(info, "name", "mcpzip");
     cJSON_AddStringToObject(info, "version", up->opts.client_version);
-    rc = exchange(up, "initialize", params, deadline, cancel, true, &result, why);
+    rc = exchange(up, "initialize", params, deadline, cancel, true, &result, NULL, why);
     if (rc == 0) {
         version = json_get_str(result, "protocolVersion");
         if (version == NULL || !known_version(version)) {
@@ -548,6 +592,8 @@ static int connect_now(struct upstream *up, int64_t deadline, struct cancel *can
             free(up->protocol);
             up->protocol = xstrdup(version);
             pthread_mutex_unlock(&up->mu);
+            if (t->ops->negotiated != NULL)
+                t->ops->negotiated(t, version);
         }
     } else if (rc == ERR_TIMEOUT) {
         free(*why);
@@ -582,9 +628,24 @@ static int connect_now(struct upstream *up, int64_t deadline, struct cancel *can
     else
         t = NULL;
     pthread_mutex_unlock(&up->mu);
-    dispose(up, t);
+    dispose(up, t, false);
     dispose_dead(up);
     return rc;
+}
+
+/* Says what a user can do about a 401, given how the server is configured. */
+static void auth_hint(struct upstream *up, char **why)
+{
+    char *msg = xasprintf("%s. %s", *why,
+                          up->cfg->nheaders > 0
+                              ? "The configured \"headers\" were refused: check the token or key "
+                                "they carry"
+                              : "This mcpzip cannot run the OAuth sign-in yet; if the server "
+                                "accepts an API key or token, add it under \"headers\" in its "
+                                "config entry (e.g. \"Authorization\": \"Bearer ...\")");
+
+    free(*why);
+    *why = msg;
 }
 
 /* Makes sure the server is connected, connecting it when needed. */
@@ -627,7 +688,8 @@ static int ensure_connected(struct upstream *up, int64_t deadline, struct cancel
             }
             continue;
         }
-        if (up->state == UPSTREAM_FAILED && !force && upstream_now_ms() < up->retry_at) {
+        if ((up->state == UPSTREAM_FAILED || up->state == UPSTREAM_NEEDS_AUTH) && !force &&
+            upstream_now_ms() < up->retry_at) {
             *why = xasprintf("%s (mcpzip retries in %lld s; proxy_refresh retries now)",
                              up->last_error ? up->last_error : "server failed",
                              (long long)((up->retry_at - upstream_now_ms()) / 1000 + 1));
@@ -637,9 +699,11 @@ static int ensure_connected(struct upstream *up, int64_t deadline, struct cancel
         up->state = UPSTREAM_CONNECTING;
         pthread_mutex_unlock(&up->mu);
         rc = connect_now(up, deadline, cancel, why);
+        if (rc == ERR_NEEDS_AUTH)
+            auth_hint(up, why);
         pthread_mutex_lock(&up->mu);
         if (rc != 0) {
-            up->state = UPSTREAM_FAILED;
+            up->state = rc == ERR_NEEDS_AUTH ? UPSTREAM_NEEDS_AUTH : UPSTREAM_FAILED;
             up->failures++;
             up->retry_at = upstream_now_ms() +
                            (up->failures >= 6 ? UPSTREAM_BACKOFF_MAX_MS
@@ -655,14 +719,40 @@ static int ensure_connected(struct upstream *up, int64_t deadline, struct cancel
         set_error(up, NULL);
         pthread_cond_broadcast(&up->cv);
         LOG_INFO("[%s] connected (protocol %s)", up->cfg->name, up->protocol);
+        if (up->hooks.connected != NULL) {
+            pthread_mutex_unlock(&up->mu);
+            up->hooks.connected(up->hooks.ud, up);
+            pthread_mutex_lock(&up->mu);
+        }
     }
     pthread_mutex_unlock(&up->mu);
     return rc;
 }
 
+/* Retires connection t after it proved unusable (session expired, 401), unless another thread
+ * already did. Requests still in progress on it may finish: they see the same answer and come
+ * back through here. */
+static void drop_connection(struct upstream *up, struct transport *t, enum upstream_state state,
+                            const char *why)
+{
+    pthread_mutex_lock(&up->mu);
+    if (t != NULL && up->t == t) {
+        up->t = NULL;
+        park(up, t, true);
+        if (up->state == UPSTREAM_CONNECTED)
+            up->state = state;
+        if (state == UPSTREAM_NEEDS_AUTH)
+            set_error(up, why);
+        pthread_cond_broadcast(&up->cv);
+    }
+    pthread_mutex_unlock(&up->mu);
+}
+
 static int request_at(struct upstream *up, const char *method, cJSON *params, int64_t deadline,
                       struct cancel *cancel, bool force, cJSON **result, char **why)
 {
+    struct transport *via = NULL;
+    cJSON *copy = NULL;
     int rc;
 
     *result = NULL;
@@ -671,7 +761,28 @@ static int request_at(struct upstream *up, const char *method, cJSON *params, in
         cJSON_Delete(params);
         return rc;
     }
-    return exchange(up, method, params, deadline, cancel, false, result, why);
+    /* A request the server refused for an expired session was never processed: it is sent
+     * once more on a fresh session (this is not a retry of a call that ran). */
+    if (up->cfg->transport == CONFIG_HTTP)
+        copy = json_dup(params);
+    rc = exchange(up, method, params, deadline, cancel, false, result, &via, why);
+    if (rc == ERR_SESSION_EXPIRED) {
+        LOG_INFO("[%s] %s; starting a new session", up->cfg->name, *why);
+        free(*why);
+        *why = NULL;
+        drop_connection(up, via, UPSTREAM_IDLE, NULL);
+        rc = ensure_connected(up, deadline, cancel, true, why);
+        if (rc == 0) {
+            rc = exchange(up, method, copy, deadline, cancel, false, result, &via, why);
+            copy = NULL;
+        }
+    }
+    if (rc == ERR_NEEDS_AUTH) {
+        auth_hint(up, why);
+        drop_connection(up, via, UPSTREAM_NEEDS_AUTH, *why);
+    }
+    cJSON_Delete(copy);
+    return rc;
 }
 
 int upstream_request(struct upstream *up, const char *method, cJSON *params, int timeout_ms,
@@ -768,7 +879,7 @@ bool upstream_reap_idle(struct upstream *up, int64_t idle_ms)
     if (t != NULL)
         LOG_INFO("[%s] idle for %lld s; disconnected (it restarts on next use)", up->cfg->name,
                  (long long)(idle_ms / 1000));
-    dispose(up, t);
+    dispose(up, t, false);
     dispose_dead(up);
     return t != NULL;
 }
@@ -785,7 +896,7 @@ void upstream_disconnect(struct upstream *up, const char *reason)
     fail_pending(up, ERR_SHUTDOWN, reason);
     pthread_cond_broadcast(&up->cv);
     pthread_mutex_unlock(&up->mu);
-    dispose(up, t);
+    dispose(up, t, false);
     dispose_dead(up);
 }
 
@@ -816,7 +927,7 @@ void upstream_free(struct upstream *up)
     upstream_disconnect(up, "mcpzip is shutting down");
     /* Wait for callers still inside upstream_request() (they were just woken). */
     pthread_mutex_lock(&up->mu);
-    while (up->in_flight > 0 || up->senders > 0 || up->state == UPSTREAM_CONNECTING)
+    while (up->in_flight > 0 || up->state == UPSTREAM_CONNECTING)
         pthread_cond_wait(&up->cv, &up->mu);
     pthread_mutex_unlock(&up->mu);
     dispose_dead(up);

@@ -32,6 +32,7 @@
 
 #include "cancel.h"
 #include "config.h"
+#include "http.h"
 #include "proc.h"
 
 struct upstream;
@@ -49,11 +50,14 @@ enum upstream_state {
 struct upstream_hooks {
     /* The server announced notifications/tools/list_changed. */
     void (*tools_changed)(void *ud, struct upstream *up);
+    /* A connection was established (on the connecting thread; must not block). */
+    void (*connected)(void *ud, struct upstream *up);
     void *ud;
 };
 
 struct upstream_opts {
     struct proc_spawner *spawner;
+    struct http_lib *http;       /* libcurl, loaded when a remote server is first used */
     const char *const *drop_env; /* variables children must not inherit */
     size_t max_message;          /* longest message accepted from the server */
     const char *client_version;  /* sent as clientInfo.version */
