@@ -471,6 +471,17 @@ static cJSON *execute_tool(struct proxy *px, const cJSON *args, struct cancel *c
     cJSON_AddStringToObject(params, "name", tool);
     cJSON_AddItemToObject(params, "arguments", callargs);
     callargs = NULL;
+    /* Ask for progress: servers then report it while they work (logged now, relayed to the
+     * client once relays exist), and a token is what the relay will map. */
+    {
+        static unsigned long long seq; /* a label counter, the one static here: atomic */
+        char token[48];
+
+        snprintf(token, sizeof(token), "mcpzip-%llu",
+                 __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
+        cJSON_AddStringToObject(cJSON_AddObjectToObject(params, "_meta"), "progressToken",
+                                token);
+    }
     rc = upstream_request(up, "tools/call", params, timeout_s * 1000, cancel, &answer, &why);
     params = NULL;
     if (rc == 0 && cJSON_IsObject(answer)) {

@@ -36,6 +36,7 @@
 
 #include "xmem.h"
 
+
 #define SEARCH_MAX_TOKEN 40          /* bytes kept of one token; longer ones are cut */
 #define SEARCH_MAX_QUERY_TOKENS 64   /* raw tokens read from one query */
 #define SEARCH_MAX_CONCEPTS 64       /* one bit each in a uint64_t coverage mask */
@@ -66,214 +67,289 @@ struct ranking {
     float k1;
     float w_synonym;   /* a synonym counts this much of the word itself */
     float w_phrase;    /* members of a phrase's synonym group */
+    float w_same;      /* another spelling of the word ("repo" for "repository") */
+    float cov_exp;     /* coverage credit of a member of weight w is pow(w, cov_exp) */
     float w_typo;      /* an edit-distance correction of an unknown word */
     float w_prefix;    /* a completion of an unknown word ("config" → "configuration") */
     float w_weak;      /* pure numbers: they rarely say what a tool does */
     float cov_floor;   /* share of the score kept by a document covering no concept */
+    float destroy;     /* factor on a destructive tool when the query destroys nothing */
     float w_namecov;   /* bonus for covering the whole tool name */
     float w_server;    /* boost per unit of server signal */
     float credit_min;  /* server signal at which a concept counts as covered by the server */
     float affinity;    /* scale of the signal from a server's own vocabulary */
+    float server_damp; /* how much a server-naming word loses of its text score */
+    float cov_pow;     /* exponent of coverage in the score factor */
+    float name_mult;   /* score factor per unit of name coverage */
 };
 
 static const struct ranking ranking_default = {
     /*             name  server title lead  desc  param pdesc */
-    .weight = { 3.0f, 0.6f, 2.0f, 1.0f, 1.0f, 0.5f, 0.25f },
+    .weight = { 4.0f, 0.6f, 3.0f, 1.0f, 1.0f, 0.5f, 0.25f },
     .b = { 0.3f, 0.0f, 0.3f, 0.5f, 0.75f, 0.5f, 0.75f },
     .k1 = 1.2f,
     .w_synonym = 0.6f,
     .w_phrase = 0.8f,
+    .w_same = 1.0f,
+    .cov_exp = 0.5f,
     .w_typo = 0.8f,
     .w_prefix = 0.6f,
     .w_weak = 0.3f,
     .cov_floor = 0.25f,
+    .destroy = 0.8f,
     .w_namecov = 1.5f,
     .w_server = 1.5f,
     .credit_min = 0.5f,
     .affinity = 0.7f,
+    .server_damp = 0.5f,
+    .cov_pow = 2.0f,
+    .name_mult = 0.6f,
 };
 
 /*
  * Words that carry no intent in a request to a tool catalog. Matched on the lower-cased token
  * before stemming. "up", "down", "off" and "out" are kept: they change the verb ("tear down").
+ * Sorted in byte order: looked up by binary search.
  */
 static const char *const stop_words[] = {
-    "a",      "about",  "after",  "all",    "also",  "am",    "an",     "and",   "any",
-    "are",    "as",     "at",     "be",     "been",  "being", "but",    "by",    "can",
-    "could",  "did",    "do",     "does",   "each",  "for",   "from",   "had",   "has",
-    "have",   "he",     "her",    "here",   "him",   "his",   "how",    "i",     "if",
-    "in",     "into",   "is",     "it",     "its",   "just",  "let",    "lets",  "like",
-    "me",     "mine",   "my",     "need",   "of",    "on",    "onto",   "or",    "our",
-    "ours",   "please", "she",    "should", "so",    "some",  "than",   "that",  "the",
-    "their",  "them",   "then",   "there",  "these", "they",  "this",   "those", "to",
-    "tool",   "tools",  "us",     "using",  "via",   "want",  "was",    "we",    "were",
-    "what",   "when",   "where",  "which",  "while", "who",   "whom",   "whose", "why",
-    "will",   "with",   "would",  "you",    "your",  "yours", "whats",  "s",     "t",
+    "a", "about", "after", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "been",
+    "being", "but", "by", "can", "com", "could", "did", "do", "does", "each", "for", "from", "had",
+    "has", "have", "he", "her", "here", "him", "his", "how", "http", "https", "i", "if", "in",
+    "into", "is", "it", "its", "just", "let", "lets", "like", "me", "mine", "my", "need", "of",
+    "on", "onto", "or", "our", "ours", "please", "s", "she", "should", "so", "some", "t", "than",
+    "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "to", "tool",
+    "tools", "us", "using", "via", "want", "was", "we", "were", "what", "whats", "when", "where",
+    "which", "while", "whom", "whose", "why", "will", "with", "would", "www", "you", "your",
+    "yours",
 };
 
-/* Irregular forms the suffix stripper cannot reach, mapped to a form it reduces correctly. */
+/* Irregular forms the suffix stripper cannot reach, mapped to a form it reduces correctly.
+ * Sorted by `from` in byte order: looked up by binary search. */
 static const struct {
     const char *from;
     const char *to;
 } irregular[] = {
-    { "began", "begin" }, { "begun", "begin" },   { "bought", "buy" },     { "brought", "bring" },
-    { "built", "build" }, { "chose", "choose" },  { "chosen", "choose" },  { "did", "do" },
-    { "done", "do" },     { "found", "find" },    { "gave", "give" },      { "given", "give" },
-    { "got", "get" },     { "gotten", "get" },    { "kept", "keep" },      { "lost", "lose" },
-    { "made", "make" },   { "paid", "pay" },      { "ran", "run" },        { "said", "say" },
-    { "sent", "send" },   { "seen", "see" },      { "saw", "see" },        { "shown", "show" },
-    { "taken", "take" },  { "took", "take" },     { "told", "tell" },      { "went", "go" },
-    { "wrote", "write" }, { "written", "write" }, { "children", "child" }, { "people", "person" },
-    { "indices", "index" }, { "data", "data" },   { "rerun", "rerun" },    { "retries", "retry" },
+    { "began", "begin" }, { "begun", "begin" }, { "bought", "buy" }, { "brought", "bring" },
+    { "built", "build" }, { "children", "child" }, { "chose", "choose" }, { "chosen", "choose" },
+    { "data", "data" }, { "did", "do" }, { "done", "do" }, { "found", "find" }, { "gave", "give" },
+    { "given", "give" }, { "got", "get" }, { "gotten", "get" }, { "indices", "index" },
+    { "kept", "keep" }, { "lost", "lose" }, { "made", "make" }, { "paid", "pay" },
+    { "people", "person" }, { "ran", "run" }, { "rerun", "rerun" }, { "retries", "retry" },
+    { "said", "say" }, { "saw", "see" }, { "seen", "see" }, { "sent", "send" }, { "shown", "show" },
+    { "taken", "take" }, { "told", "tell" }, { "took", "take" }, { "went", "go" },
+    { "written", "write" }, { "wrote", "write" },
 };
 
 /*
  * Synonym groups: general vocabulary of tool catalogs (verbs of CRUD and operations, common
- * objects of developer and office tools). A word may sit in several groups; entries with a
- * space are phrases, found when all their words occur in the query. Each group ends at NULL.
+ * objects of developer and office tools). "same" groups hold spellings of one word
+ * (abbreviations, compounds the stemmer cannot join: repo/repository, k8s/kubernetes) and
+ * count in full; the others are near-synonyms and count less. A word may sit in several groups;
+ * entries with a space are phrases, found when all their words occur in the query.
  */
 #define SYN_WIDTH 12
-static const char *const synonym_groups[][SYN_WIDTH] = {
-    { "create", "add", "new", "make", "insert", "open", "set up", NULL },
-    { "delete", "remove", "erase", "destroy", "drop", "trash", "bin", "discard", "purge", "wipe",
-      "tear down", NULL },
-    { "delete", "get rid of", "throw away", "retire", "decommission", NULL },
-    { "update", "edit", "modify", "change", "patch", "alter", "adjust", "upsert", NULL },
-    { "list", "enumerate", "get all", "show all", "browse", "all", NULL },
-    { "get", "fetch", "retrieve", "read", "show", "view", "display", "inspect", "look at", NULL },
-    { "search", "find", "query", "lookup", "look up", "locate", "discover", "grep", "seek", NULL },
-    { "send", "post", "message", "chat", "dm", "write to", NULL },
-    { "message", "msg", "dm", "chat", "post", NULL },
-    { "email", "mail", "e-mail", "inbox", "mailbox", NULL },
-    { "file", "document", "doc", "attachment", NULL },
-    { "issue", "ticket", "bug", "work item", "workitem", "defect", NULL },
-    { "repo", "repository", "codebase", NULL },
-    { "pr", "pull request", "merge request", "mr", NULL },
-    { "k8s", "kubernetes", "kube", "kubectl", NULL },
-    { "run", "execute", "exec", "invoke", "call", "trigger", "launch", NULL },
-    { "stop", "halt", "kill", "terminate", "cancel", "abort", "shut down", "shutdown", NULL },
-    { "start", "begin", "launch", "kick off", "boot", "spin up", NULL },
-    { "deploy", "ship", "release", "publish", "roll out", "rollout", "go live", NULL },
-    { "approve", "sign off", "accept", "lgtm", NULL },
-    { "undo", "revert", "rollback", "roll back", "reverse", "withdraw", "unapprove", NULL },
-    { "pause", "suspend", "sleep", "hibernate", "freeze", NULL },
-    { "resume", "unpause", "wake", "continue", NULL },
-    { "restart", "reboot", "rerun", "retry", "run again", NULL },
-    { "scale", "resize", "replicas", NULL },
-    { "leave", "quit", "exit", "depart", NULL },
-    { "join", "enter", "subscribe", NULL },
-    { "upload", "attach", NULL },
-    { "download", "export", NULL },
-    { "event", "meeting", "appointment", "invite", NULL },
-    { "schedule", "book", "plan", "arrange", NULL },
-    { "user", "member", "person", "people", "account", "teammate", "colleague", "employee",
-      NULL },
-    { "folder", "directory", "dir", NULL },
-    { "image", "picture", "photo", "pic", "img", "graphic", NULL },
-    { "screenshot", "screen capture", "screengrab", "capture screen", "screen shot", NULL },
-    { "chart", "graph", "plot", "diagram", "visualization", "visualize", NULL },
-    { "spreadsheet", "sheet", "worksheet", "excel", "workbook", NULL },
-    { "configuration", "config", "configure", "settings", "setting", "preferences", "options",
-      NULL },
-    { "environment variable", "env var", "env", "environment", NULL },
-    { "variable", "var", NULL },
-    { "flag", "toggle", "feature flag", "feature toggle", "switch", NULL },
-    { "log", "logs", "logging", "history", "audit trail", NULL },
-    { "error", "exception", "failure", "fail", "crash", "fault", "broken", NULL },
-    { "monitor", "alert", "watch", "alarm", NULL },
-    { "metric", "metrics", "stats", "statistics", "measurement", "telemetry", NULL },
-    { "mute", "silence", "snooze", "downtime", "suppress", NULL },
-    { "unmute", "unsilence", "unsnooze", NULL },
-    { "charge", "bill", "invoice", "fee", "payment", "pay", NULL },
-    { "refund", "money back", "reimburse", "chargeback", NULL },
-    { "customer", "client", "buyer", "shopper", NULL },
-    { "note", "memo", "annotation", NULL },
-    { "comment", "reply", "respond", "feedback", "remark", NULL },
-    { "task", "todo", "to do", "action item", "chore", NULL },
-    { "organization", "org", "company", NULL },
-    { "team", "group", "squad", NULL },
-    { "permission", "access", "share", "sharing", "role", "grant", "acl", "collaborator", NULL },
-    { "revoke", "remove access", "unshare", "deny", NULL },
-    { "url", "link", "href", "uri", NULL },
-    { "webpage", "web page", "website", "site", "web site", NULL },
-    { "scrape", "extract", "crawl", "harvest", NULL },
-    { "location", "address", "place", "position", "coordinates", "geocode", "latitude",
-      "longitude", NULL },
-    { "directions", "route", "routing", "navigation", "itinerary", NULL },
-    { "weather", "forecast", "temperature", NULL },
-    { "database", "db", "datastore", NULL },
-    { "row", "record", "entry", NULL },
-    { "column", "field", "attribute", "property", NULL },
-    { "commit", "check in", "checkin", NULL },
-    { "clone", "copy", "duplicate", "replicate", NULL },
-    { "move", "rename", "relocate", "transfer", NULL },
-    { "restore", "recover", "undelete", "revert", "rollback", NULL },
-    { "count", "how many", "number of", "total", "tally", NULL },
-    { "summary", "summarize", "overview", "describe", "details", "info", "information",
-      "digest", "recap", NULL },
-    { "status", "state", "health", NULL },
-    { "click", "tap", "press", NULL },
-    { "type", "input", "fill", "keyboard", NULL },
-    { "scroll", "swipe", "fling", NULL },
-    { "navigate", "go to", "goto", "visit", "open url", NULL },
-    { "javascript", "js", "script", NULL },
-    { "evaluate", "eval", "execute script", "run script", NULL },
-    { "phone", "mobile", "device", "android", "ios", "smartphone", NULL },
-    { "secret", "credential", "password", "token", "api key", NULL },
-    { "container", "pod", NULL },
-    { "namespace", "ns", NULL },
-    { "version", "revision", NULL },
-    { "workflow", "pipeline", "job", "build", "ci", NULL },
-    { "notification", "notify", "alert", "ping", "remind", "reminder", NULL },
-    { "invite", "invitation", "attendee", "participant", "guest", NULL },
-    { "deal", "opportunity", "sale", NULL },
-    { "channel", "room", "conversation", NULL },
-    { "thread", "replies", "conversation", NULL },
-    { "reply", "respond", "answer", "response", NULL },
-    { "render", "draw", "visualize", NULL },
-    { "remember", "memorize", "store", "save", "persist", "record", "keep track", NULL },
-    { "save", "store", "persist", "write", "put", NULL },
-    { "read", "open", "view", "load", "cat", NULL },
-    { "text", "content", "body", "contents", NULL },
-    { "replace", "substitute", "swap", "overwrite", NULL },
-    { "markdown", "md", NULL },
-    { "research", "investigate", "deep dive", "study", NULL },
-    { "sitemap", "site map", "site structure", NULL },
-    { "login", "log in", "sign in", "signin", "authenticate", "auth", "logon", NULL },
-    { "logout", "log out", "sign out", "signout", NULL },
-    { "product", "sku", NULL },
-    { "board", "kanban", NULL },
-    { "sprint", "iteration", "cycle", NULL },
-    { "label", "tag", "category", NULL },
-    { "assign", "assignee", "owner", "allocate", NULL },
-    { "documentation", "docs", "manual", "guide", "reference", NULL },
-    { "changelog", "release notes", "changes", NULL },
-    { "diff", "changes", "changed", "difference", "compare", "delta", NULL },
-    { "trace", "span", "tracing", NULL },
-    { "incident", "outage", "problem", NULL },
-    { "dashboard", "panel", NULL },
-    { "key value", "kv", "key-value", NULL },
-    { "bucket", "storage", "blob", NULL },
-    { "function", "lambda", "serverless", "worker", NULL },
-    { "domain", "dns", "hostname", NULL },
-    { "certificate", "cert", "ssl", "tls", NULL },
-    { "backup", "snapshot", NULL },
-    { "accessibility", "a11y", "aria", NULL },
-    { "element", "component", "widget", "control", NULL },
-    { "think", "reason", "reasoning", "thought", NULL },
-    { "design", "mockup", "layout", "wireframe", NULL },
-    { "lint", "linter", "static analysis", NULL },
-    { "format", "prettify", "beautify", NULL },
-    { "sync", "synchronize", "refresh", "reconcile", NULL },
-    { "money", "payment", "funds", "cash", NULL },
-    { "ask", "question", "prompt", NULL },
+
+struct synonym_group {
+    bool same;                    /* spellings of one word rather than near-synonyms */
+    const char *word[SYN_WIDTH]; /* ends at NULL */
+};
+
+static const struct synonym_group synonym_groups[] = {
+    { true, { "repo", "repository", NULL } },
+    { true, { "k8s", "kubernetes", "kube", NULL } },
+    { true, { "pr", "pull request", "merge request", "mr", NULL } },
+    { true, { "db", "database", NULL } },
+    { true, { "config", "configuration", "configure", NULL } },
+    { true, { "env", "environment", NULL } },
+    { true, { "environment variable", "env var", "envvar", NULL } },
+    { true, { "var", "variable", NULL } },
+    { true, { "app", "application", NULL } },
+    { true, { "param", "parameter", "argument", "arg", NULL } },
+    { true, { "prod", "production", NULL } },
+    { true, { "dev", "development", NULL } },
+    { true, { "org", "organization", "organisation", NULL } },
+    { true, { "msg", "message", NULL } },
+    { true, { "img", "image", NULL } },
+    { true, { "dir", "directory", "folder", NULL } },
+    { true, { "doc", "document", NULL } },
+    { true, { "info", "information", NULL } },
+    { true, { "auth", "authentication", "authenticate", NULL } },
+    { true, { "email", "e-mail", "mail", NULL } },
+    { true, { "js", "javascript", NULL } },
+    { true, { "md", "markdown", NULL } },
+    { true, { "kv", "key value", "key-value", NULL } },
+    { true, { "ns", "namespace", NULL } },
+    { true, { "a11y", "accessibility", NULL } },
+    { true, { "cert", "certificate", NULL } },
+    { true, { "stats", "statistics", NULL } },
+    { true, { "todo", "to do", "to-do", NULL } },
+    { true, { "login", "log in", "sign in", "signin", "logon", NULL } },
+    { true, { "logout", "log out", "sign out", "signout", NULL } },
+    { true, { "screenshot", "screen shot", "screen capture", "screengrab", NULL } },
+    { true, { "webpage", "web page", "website", "web site", NULL } },
+    { true, { "sitemap", "site map", NULL } },
+    { true, { "rollout", "roll out", NULL } },
+    { true, { "setup", "set up", NULL } },
+    { true, { "shutdown", "shut down", NULL } },
+    { true, { "lookup", "look up", NULL } },
+    { true, { "checkin", "check in", NULL } },
+    { true, { "workitem", "work item", NULL } },
+    { true, { "rerun", "run again", "re-run", NULL } },
+    { true, { "eval", "evaluate", NULL } },
+    { true, { "desc", "description", NULL } },
+    { true, { "spec", "specification", NULL } },
+    { true, { "repl", "interpreter", NULL } },
+    { true, { "ci", "continuous integration", NULL } },
+    { true, { "id", "identifier", NULL } },
+    { true, { "url", "uri", "link", NULL } },
+    { false, { "create", "add", "new", "make", "insert", "open", "setup", "cut", NULL } },
+    { false, { "append", "add", "add to end", NULL } },
+    { false, { "delete", "remove", "erase", "destroy", "drop", "trash", "bin", "discard", "purge",
+          "wipe", "tear down", NULL } },
+    { false, { "delete", "get rid of", "throw away", "retire", "decommission", NULL } },
+    { false, { "update", "edit", "modify", "change", "patch", "alter", "adjust", "upsert", NULL } },
+    { false, { "list", "enumerate", "get all", "show all", "browse", "all", NULL } },
+    { false, { "get", "fetch", "retrieve", "read", "show", "view", "display", "inspect", "look at",
+          NULL } },
+    { false, { "search", "find", "query", "lookup", "locate", "discover", "grep", "seek", NULL } },
+    { false, { "send", "post", "message", "chat", "dm", "write to", NULL } },
+    { false, { "message", "dm", "chat", "post", NULL } },
+    { false, { "email", "inbox", "mailbox", NULL } },
+    { false, { "gmail", "email", NULL } },
+    { false, { "outlook", "email", NULL } },
+    { false, { "file", "document", "attachment", NULL } },
+    { false, { "issue", "ticket", "bug", "workitem", "defect", NULL } },
+    { false, { "repository", "codebase", "project", NULL } },
+    { false, { "run", "execute", "exec", "invoke", "call", "trigger", "launch", NULL } },
+    { false, { "stop", "halt", "kill", "terminate", "cancel", "abort", "shutdown", NULL } },
+    { false, { "start", "begin", "launch", "kick off", "boot", "spin up", NULL } },
+    { false, { "deploy", "ship", "release", "publish", "rollout", "go live", "promote", "apply",
+          NULL } },
+    { false, { "approve", "sign off", "accept", "lgtm", NULL } },
+    { false, { "undo", "revert", "rollback", "roll back", "reverse", "withdraw", "unapprove",
+          NULL } },
+    { false, { "pause", "suspend", "sleep", "hibernate", "freeze", NULL } },
+    { false, { "resume", "unpause", "wake", "continue", NULL } },
+    { false, { "restart", "reboot", "rerun", "retry", NULL } },
+    { false, { "scale", "resize", "replicas", NULL } },
+    { false, { "leave", "quit", "exit", "depart", NULL } },
+    { false, { "join", "enter", "subscribe", NULL } },
+    { false, { "upload", "attach", NULL } },
+    { false, { "download", "export", NULL } },
+    { false, { "event", "meeting", "appointment", "invite", NULL } },
+    { false, { "schedule", "book", "plan", "arrange", NULL } },
+    { false, { "user", "member", "person", "people", "account", "teammate", "colleague",
+          "employee", "who", NULL } },
+    { false, { "folder", "directory", NULL } },
+    { false, { "image", "picture", "photo", "pic", "graphic", NULL } },
+    { false, { "chart", "graph", "plot", "diagram", "visualization", "visualize", NULL } },
+    { false, { "spreadsheet", "sheet", "worksheet", "excel", "workbook", NULL } },
+    { false, { "configuration", "settings", "setting", "preferences", "options", NULL } },
+    { false, { "flag", "toggle", "feature flag", "feature toggle", "switch", NULL } },
+    { false, { "log", "logs", "logging", "history", "audit trail", NULL } },
+    { false, { "error", "exception", "failure", "fail", "crash", "fault", "broken", NULL } },
+    { false, { "monitor", "alert", "watch", "alarm", NULL } },
+    { false, { "metric", "metrics", "stats", "measurement", "telemetry", NULL } },
+    { false, { "mute", "silence", "snooze", "downtime", "suppress", NULL } },
+    { false, { "unmute", "unsilence", "unsnooze", NULL } },
+    { false, { "charge", "bill", "invoice", "fee", "payment", "pay", NULL } },
+    { false, { "refund", "money back", "reimburse", "chargeback", NULL } },
+    { false, { "customer", "client", "buyer", "shopper", NULL } },
+    { false, { "note", "memo", "annotation", NULL } },
+    { false, { "comment", "reply", "respond", "feedback", "remark", NULL } },
+    { false, { "task", "todo", "action item", "chore", NULL } },
+    { false, { "organization", "company", NULL } },
+    { false, { "team", "group", "squad", NULL } },
+    { false, { "permission", "access", "share", "sharing", "role", "grant", "acl", "collaborator",
+          NULL } },
+    { false, { "revoke", "remove access", "unshare", "deny", NULL } },
+    { false, { "webpage", "site", "page", NULL } },
+    { false, { "scrape", "extract", "crawl", "harvest", NULL } },
+    { false, { "location", "address", "place", "position", "coordinates", "geocode", "latitude",
+          "longitude", NULL } },
+    { false, { "directions", "route", "routing", "navigation", "itinerary", NULL } },
+    { false, { "weather", "forecast", "temperature", NULL } },
+    { false, { "database", "datastore", NULL } },
+    { false, { "row", "record", "entry", NULL } },
+    { false, { "column", "field", "attribute", "property", NULL } },
+    { false, { "commit", "checkin", NULL } },
+    { false, { "clone", "copy", "duplicate", "replicate", NULL } },
+    { false, { "move", "rename", "relocate", "transfer", NULL } },
+    { false, { "restore", "recover", "undelete", "revert", "rollback", NULL } },
+    { false, { "count", "how many", "number of", "total", "tally", NULL } },
+    { false, { "summary", "summarize", "overview", "describe", "details", "info", "digest",
+          "recap", NULL } },
+    { false, { "status", "state", "health", NULL } },
+    { false, { "click", "tap", "press", NULL } },
+    { false, { "type", "input", "fill", "keyboard", NULL } },
+    { false, { "scroll", "swipe", "fling", NULL } },
+    { false, { "navigate", "go to", "goto", "visit", "open url", NULL } },
+    { false, { "javascript", "script", NULL } },
+    { false, { "evaluate", "execute script", "run script", NULL } },
+    { false, { "phone", "mobile", "device", "android", "ios", "smartphone", NULL } },
+    { false, { "secret", "credential", "password", "token", "api key", NULL } },
+    { false, { "container", "pod", NULL } },
+    { false, { "version", "revision", NULL } },
+    { false, { "workflow", "pipeline", "job", "build", "ci", NULL } },
+    { false, { "notification", "notify", "alert", "ping", "remind", "reminder", NULL } },
+    { false, { "invite", "invitation", "attendee", "participant", "guest", NULL } },
+    { false, { "deal", "opportunity", "sale", NULL } },
+    { false, { "channel", "room", "conversation", NULL } },
+    { false, { "thread", "replies", "conversation", NULL } },
+    { false, { "reply", "respond", "answer", "response", NULL } },
+    { false, { "render", "draw", "visualize", NULL } },
+    { false, { "remember", "memorize", "memory", "store", "save", "persist", "record",
+          "keep track", NULL } },
+    { false, { "save", "store", "persist", "write", "put", NULL } },
+    { false, { "read", "open", "view", "load", "cat", NULL } },
+    { false, { "text", "content", "body", "contents", NULL } },
+    { false, { "replace", "substitute", "swap", "overwrite", "edit", NULL } },
+    { false, { "research", "investigate", "deep dive", "study", NULL } },
+    { false, { "sitemap", "site structure", NULL } },
+    { false, { "product", "sku", NULL } },
+    { false, { "board", "kanban", NULL } },
+    { false, { "sprint", "iteration", "cycle", NULL } },
+    { false, { "label", "tag", "category", NULL } },
+    { false, { "assign", "assignee", "owner", "allocate", NULL } },
+    { false, { "documentation", "docs", "manual", "guide", "reference", NULL } },
+    { false, { "changelog", "release notes", "changes", NULL } },
+    { false, { "diff", "changes", "changed", "difference", "compare", "delta", NULL } },
+    { false, { "trace", "span", "tracing", NULL } },
+    { false, { "incident", "outage", "problem", NULL } },
+    { false, { "dashboard", "panel", NULL } },
+    { false, { "bucket", "storage", "blob", NULL } },
+    { false, { "function", "lambda", "serverless", "worker", NULL } },
+    { false, { "domain", "dns", "hostname", NULL } },
+    { false, { "certificate", "ssl", "tls", NULL } },
+    { false, { "backup", "snapshot", NULL } },
+    { false, { "element", "component", "widget", "control", NULL } },
+    { false, { "think", "reason", "reasoning", "thought", NULL } },
+    { false, { "design", "mockup", "layout", "wireframe", NULL } },
+    { false, { "lint", "linter", "static analysis", NULL } },
+    { false, { "format", "prettify", "beautify", NULL } },
+    { false, { "sync", "synchronize", "refresh", "reconcile", NULL } },
+    { false, { "money", "payment", "funds", "cash", NULL } },
+    { false, { "ask", "question", "prompt", NULL } },
+};
+
+/*
+ * Verbs that destroy something. A tool whose name says one of them is held back a little when
+ * the query asks for no such thing: "link gitlab issues" wants create_issue_link before
+ * delete_issue_link, which shares every other word.
+ */
+static const char *const destroy_verbs[] = {
+    "delete", "remove", "drop",  "destroy", "purge",  "erase",     "trash", "wipe",
+    "kill",   "revoke", "unlink", "clear",  "cancel", "uninstall", "reset", "terminate",
 };
 
 #define NSTOP (sizeof(stop_words) / sizeof(stop_words[0]))
+#define NDESTROY (sizeof(destroy_verbs) / sizeof(destroy_verbs[0]))
 #define NIRREGULAR (sizeof(irregular) / sizeof(irregular[0]))
 #define NGROUPS (sizeof(synonym_groups) / sizeof(synonym_groups[0]))
+#define GROUP_WORDS ((NGROUPS + 63) / 64)
 
-typedef void (*token_cb)(void *ctx, const char *tok, size_t len);
+/* Receives one lower-cased token and the byte offset of the word it came from. */
+typedef void (*token_cb)(void *ctx, const char *tok, size_t len, size_t pos);
 
 /* A chunked bump allocator for strings that live as long as the index. */
 struct arena_block {
@@ -293,6 +369,7 @@ struct strmap_slot {
     const char *key;
     uint32_t len;
     uint32_t id;
+    uint64_t hash;
 };
 
 struct strmap {
@@ -310,6 +387,7 @@ struct term {
     uint32_t naff;
     uint32_t letters; /* bitmask of the letters a-z present, to prefilter typo candidates */
     float idf;
+    bool destroy;     /* a verb of destroy_verbs */
 };
 
 struct posting {
@@ -326,6 +404,7 @@ struct affinity {
 struct docinfo {
     uint32_t server;
     uint32_t name_terms; /* distinct terms of the tool name */
+    bool destroy;        /* the name has a verb of destroy_verbs */
     uint32_t next_full;  /* next document with the same full exact-name key, or UINT32_MAX */
     uint32_t next_tool;  /* same for the tool-only key */
     const char *key_full; /* "server__tool" compacted: lower-case letters and digits only */
@@ -349,6 +428,9 @@ struct scratch {
     uint8_t *nh;      /* concepts matched in the name */
     uint8_t *cnh;     /* the current concept matched in the name */
     uint8_t *mnh;     /* the current member matched in the name */
+    uint8_t *seen;    /* bit 0: in mtouched, bit 1: in ctouched */
+    float *cw;        /* weight of the best member of the current concept that matched */
+    float *covsum;    /* coverage: sum over concepts of cw */
     uint32_t *touched, *ctouched, *mtouched;
     size_t nt, nct, nmt;
     float *srvsig;    /* per server: signal from the query */
@@ -376,14 +458,13 @@ struct cache {
 };
 
 struct search_index {
-    const struct search_doc *docs;
+    struct search_doc *docs; /* a copy of the caller's array; the strings stay borrowed */
     size_t n;
-    struct ranking rk;
+    const struct ranking *rk; /* ranking_default */
     struct arena arena;
     struct term *terms;
     size_t nterms;
     struct strmap vocab;
-    uint32_t *sorted; /* term ids in byte order, for prefix completion */
     struct posting *post;
     size_t npost;
     struct affinity *aff;
@@ -430,13 +511,21 @@ static int to_lower(int c)
     return is_upper(c) ? c + ('a' - 'A') : c;
 }
 
+/* A multiply-mix hash over 8-byte words: tokens are short, and hashing them is most of the
+ * work of building the index. */
 static uint64_t hash_bytes(const char *s, size_t n)
 {
-    uint64_t h = 1469598103934665603ull;
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ (n * 0xff51afd7ed558ccdull);
 
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ull;
+    while (n > 0) {
+        uint64_t w = 0;
+        size_t k = n < 8 ? n : 8;
+
+        memcpy(&w, s, k);
+        h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+        h ^= h >> 32;
+        s += k;
+        n -= k;
     }
     return h ^ (h >> 29);
 }
@@ -488,7 +577,7 @@ static void strmap_grow(struct strmap *m)
 
         if (s->key == NULL)
             continue;
-        size_t j = hash_bytes(s->key, s->len) & (cap - 1);
+        size_t j = s->hash & (cap - 1);
         while (slot[j].key != NULL)
             j = (j + 1) & (cap - 1);
         slot[j] = *s;
@@ -503,11 +592,12 @@ static uint32_t strmap_get(const struct strmap *m, const char *key, size_t len)
 {
     if (m->cap == 0)
         return UINT32_MAX;
-    size_t j = hash_bytes(key, len) & (m->cap - 1);
+    uint64_t h = hash_bytes(key, len);
+    size_t j = h & (m->cap - 1);
     while (m->slot[j].key != NULL) {
         const struct strmap_slot *s = &m->slot[j];
 
-        if (s->len == len && memcmp(s->key, key, len) == 0)
+        if (s->hash == h && s->len == len && memcmp(s->key, key, len) == 0)
             return s->id;
         j = (j + 1) & (m->cap - 1);
     }
@@ -519,14 +609,16 @@ static uint32_t strmap_put(struct strmap *m, const char *key, size_t len, uint32
 {
     if ((m->used + 1) * 2 > m->cap)
         strmap_grow(m);
-    size_t j = hash_bytes(key, len) & (m->cap - 1);
+    uint64_t h = hash_bytes(key, len);
+    size_t j = h & (m->cap - 1);
     while (m->slot[j].key != NULL) {
         struct strmap_slot *s = &m->slot[j];
 
-        if (s->len == len && memcmp(s->key, key, len) == 0)
+        if (s->hash == h && s->len == len && memcmp(s->key, key, len) == 0)
             return s->id;
         j = (j + 1) & (m->cap - 1);
     }
+    m->slot[j].hash = h;
     m->slot[j].key = key;
     m->slot[j].len = (uint32_t)len;
     m->slot[j].id = id;
@@ -587,6 +679,7 @@ struct tokenizer {
     void *ctx;
     size_t count;
     size_t max;
+    size_t pos; /* offset of the current word */
 };
 
 static void emit(struct tokenizer *t, const char *s, size_t n)
@@ -597,13 +690,20 @@ static void emit(struct tokenizer *t, const char *s, size_t n)
         return;
     if (n > SEARCH_MAX_TOKEN)
         n = SEARCH_MAX_TOKEN;
-    for (size_t i = 0; i < n; i++)
-        buf[i] = (char)to_lower((unsigned char)s[i]);
     /* A lone letter is an initial or a variable name, never an intent. */
-    if (n == 1 && !is_digit(buf[0]))
+    if (n == 1 && !is_digit((unsigned char)s[0]))
         return;
+    const char *tok = s;
+    for (size_t i = 0; i < n; i++) {
+        if (is_upper((unsigned char)s[i])) {
+            for (size_t j = 0; j < n; j++)
+                buf[j] = (char)to_lower((unsigned char)s[j]);
+            tok = buf;
+            break;
+        }
+    }
     t->count++;
-    t->cb(t->ctx, buf, n);
+    t->cb(t->ctx, tok, n, t->pos);
 }
 
 /* Emits one camelCase part; a part mixing letters and digits ("oauth2") also gives its
@@ -684,10 +784,17 @@ static void tokenize(const char *s, size_t len, size_t max, token_cb cb, void *c
 
         if (is_alnum(c)) {
             size_t j = i;
+            bool plain = true; /* lower-case letters only: no camelCase or digits to split */
 
-            while (j < len && is_alnum((unsigned char)s[j]))
+            while (j < len && is_alnum((unsigned char)s[j])) {
+                plain = plain && is_lower((unsigned char)s[j]);
                 j++;
-            emit_ascii_run(&t, s + i, j - i);
+            }
+            t.pos = i;
+            if (plain)
+                emit(&t, s + i, j - i);
+            else
+                emit_ascii_run(&t, s + i, j - i);
             i = j;
         } else if (c < 0x80) {
             i++;
@@ -720,6 +827,7 @@ static void tokenize(const char *s, size_t len, size_t max, token_cb cb, void *c
                 while (keep > 0 && ((unsigned char)s[i + keep] & 0xc0) == 0x80)
                     keep--;
             }
+            t.pos = i;
             emit_utf8_run(&t, s + i, keep, ncp);
             i = j;
         }
@@ -728,13 +836,49 @@ static void tokenize(const char *s, size_t len, size_t max, token_cb cb, void *c
 
 /* ------------------------------------------------------------------------ stemming */
 
+/* Compares the n bytes at w with the NUL-terminated s, like strcmp. */
+static int cmp_word(const char *w, size_t n, const char *s)
+{
+    size_t k = strlen(s);
+    int c = memcmp(w, s, n < k ? n : k);
+
+    return c != 0 ? c : (n > k) - (n < k);
+}
+
 static bool is_stop_word(const char *w, size_t n)
 {
-    /* The table is short; a linear scan beats keeping it sorted by hand. */
-    for (size_t i = 0; i < NSTOP; i++)
-        if (strlen(stop_words[i]) == n && memcmp(stop_words[i], w, n) == 0)
+    size_t lo = 0, hi = NSTOP;
+
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = cmp_word(w, n, stop_words[mid]);
+
+        if (c == 0)
             return true;
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
     return false;
+}
+
+static const char *irregular_form(const char *w, size_t n)
+{
+    size_t lo = 0, hi = NIRREGULAR;
+
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = cmp_word(w, n, irregular[mid].from);
+
+        if (c == 0)
+            return irregular[mid].to;
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return NULL;
 }
 
 static bool has_vowel(const char *w, size_t n)
@@ -764,16 +908,10 @@ static size_t stem(char *w, size_t n)
     for (size_t i = 0; i < n; i++)
         if (!is_lower((unsigned char)w[i]))
             return n;
-    for (size_t i = 0; i < NIRREGULAR; i++) {
-        if (strlen(irregular[i].from) == n && memcmp(irregular[i].from, w, n) == 0) {
-            size_t k = strlen(irregular[i].to);
-
-            if (k > n)
-                break;
-            memcpy(w, irregular[i].to, k);
-            n = k;
-            break;
-        }
+    const char *irr = irregular_form(w, n);
+    if (irr != NULL && strlen(irr) <= n) {
+        n = strlen(irr);
+        memcpy(w, irr, n);
     }
     if (n <= 3)
         return n;
@@ -799,7 +937,7 @@ static size_t stem(char *w, size_t n)
     }
     if (stripped && n >= 3 && w[n - 1] == w[n - 2] && strchr("bgmnprt", w[n - 1]) != NULL)
         n--;
-    if (ends_with(w, n, "tion") && n >= 6)
+    if (ends_with(w, n, "tion") && n >= 8)
         n -= 3;
     if (n >= 4 && w[n - 1] == 'e' && w[n - 2] != 'e')
         n--;
@@ -822,14 +960,27 @@ struct raw {
     uint8_t tf[F_COUNT];
 };
 
+/* Marks a stop word's term id in the token map: it is indexed in tool names only. */
+#define RAW_STOP 0x80000000u
+
 struct builder {
     struct search_index *idx;
     size_t cap_terms;
-    uint64_t *ent; /* (term << 3 | field) of the current document */
-    size_t nent, cap_ent;
+    struct strmap tokens; /* lower-cased token → term id (| RAW_STOP), each stemmed once */
+    struct arena token_text;
+    uint32_t *last;       /* per term: its raw entry in the current document, if any */
+    size_t cap_last;
     struct raw *raw;
     size_t nraw, cap_raw;
-    uint16_t *flen; /* per document and field: tokens */
+    size_t doc_first;     /* first raw entry of the current document */
+    uint16_t *flen;       /* per document and field: tokens */
+    size_t lead_end;      /* bytes of the description that are its first sentence */
+    struct strmap memo;   /* parameter description → its slice of memo_ids */
+    uint32_t *memo_ids;   /* term ids of the parameter descriptions seen so far */
+    size_t nmemo, cap_memo;
+    uint32_t *memo_span;  /* per memo entry: first id and count */
+    size_t nspan, cap_span;
+    bool recording;
     int field;
     uint32_t doc;
 };
@@ -864,23 +1015,67 @@ static uint32_t intern(struct search_index *idx, size_t *cap, const char *s, siz
     return id;
 }
 
-static void on_doc_token(void *ctx, const char *tok, size_t n)
+/* Counts one occurrence of term id in field of the current document. */
+static void count_term(struct builder *b, uint32_t id, int field)
 {
-    struct builder *b = ctx;
-    char buf[SEARCH_MAX_TOKEN];
+    if (id >= b->cap_last) {
+        size_t cap = b->cap_last ? b->cap_last * 2 : 4096;
 
-    if (is_stop_word(tok, n))
-        return;
-    n = normalize_token(tok, n, buf);
-    uint32_t id = intern(b->idx, &b->cap_terms, buf, n);
-    if (b->nent == b->cap_ent) {
-        b->cap_ent = b->cap_ent ? b->cap_ent * 2 : 1024;
-        b->ent = xrealloc(b->ent, b->cap_ent * sizeof(*b->ent));
+        while (cap <= id)
+            cap *= 2;
+        b->last = xrealloc(b->last, cap * sizeof(*b->last));
+        for (size_t i = b->cap_last; i < cap; i++)
+            b->last[i] = UINT32_MAX;
+        b->cap_last = cap;
     }
-    b->ent[b->nent++] = (uint64_t)id << 3 | (uint64_t)b->field;
-    uint16_t *len = &b->flen[(size_t)b->doc * F_COUNT + (size_t)b->field];
+    if (b->last[id] == UINT32_MAX || b->last[id] < b->doc_first) {
+        if (b->nraw == b->cap_raw) {
+            b->cap_raw = b->cap_raw ? b->cap_raw * 2 : 4096;
+            b->raw = xrealloc(b->raw, b->cap_raw * sizeof(*b->raw));
+        }
+        b->last[id] = (uint32_t)b->nraw;
+        memset(&b->raw[b->nraw], 0, sizeof(b->raw[0]));
+        b->raw[b->nraw].term = id;
+        b->raw[b->nraw].doc = b->doc;
+        b->nraw++;
+    }
+    uint8_t *tf = &b->raw[b->last[id]].tf[field];
+    if (*tf < UINT8_MAX)
+        (*tf)++;
+    uint16_t *len = &b->flen[(size_t)b->doc * F_COUNT + (size_t)field];
     if (*len < UINT16_MAX)
         (*len)++;
+}
+
+static void on_doc_token(void *ctx, const char *tok, size_t n, size_t pos)
+{
+    struct builder *b = ctx;
+    uint32_t id = strmap_get(&b->tokens, tok, n);
+
+    if (id == UINT32_MAX) {
+        char buf[SEARCH_MAX_TOKEN];
+        size_t k = normalize_token(tok, n, buf);
+
+        id = intern(b->idx, &b->cap_terms, buf, k);
+        if (is_stop_word(tok, n))
+            id |= RAW_STOP;
+        strmap_put(&b->tokens, arena_strndup(&b->token_text, tok, n), n, id);
+    }
+    /* Stop words say nothing in prose, but a name such as mark_all_todos_done is chosen. */
+    if ((id & RAW_STOP) && b->field != F_NAME)
+        return;
+    id &= ~RAW_STOP;
+    if (b->recording) {
+        if (b->nmemo == b->cap_memo) {
+            b->cap_memo = b->cap_memo ? b->cap_memo * 2 : 4096;
+            b->memo_ids = xrealloc(b->memo_ids, b->cap_memo * sizeof(*b->memo_ids));
+        }
+        b->memo_ids[b->nmemo++] = id;
+    }
+    count_term(b, id, b->field);
+    /* The description's first sentence is read once and counted in both fields. */
+    if (b->field == F_DESC && pos < b->lead_end)
+        count_term(b, id, F_LEAD);
 }
 
 static void add_text(struct builder *b, int field, const char *s, size_t n)
@@ -914,6 +1109,31 @@ static size_t lead_length(const char *s)
     return i;
 }
 
+/* Parameter descriptions repeat across the tools of a server (the same "documentId" on a
+ * hundred tools): each distinct text is tokenized once and its terms replayed afterwards. */
+static void add_param_desc(struct builder *b, const char *s)
+{
+    size_t n = strlen(s);
+    uint32_t e = strmap_get(&b->memo, s, n);
+
+    if (e != UINT32_MAX) {
+        for (uint32_t i = 0; i < b->memo_span[2 * (size_t)e + 1]; i++)
+            count_term(b, b->memo_ids[b->memo_span[2 * (size_t)e] + i], F_PDESC);
+        return;
+    }
+    if (b->nspan == b->cap_span) {
+        b->cap_span = b->cap_span ? b->cap_span * 2 : 1024;
+        b->memo_span = xrealloc(b->memo_span, b->cap_span * 2 * sizeof(*b->memo_span));
+    }
+    size_t first = b->nmemo;
+    b->recording = true;
+    add_text(b, F_PDESC, s, n);
+    b->recording = false;
+    b->memo_span[2 * b->nspan] = (uint32_t)first;
+    b->memo_span[2 * b->nspan + 1] = (uint32_t)(b->nmemo - first);
+    strmap_put(&b->memo, s, n, (uint32_t)b->nspan++);
+}
+
 /* Parameter names and descriptions, and one level of nested objects (also inside arrays). */
 static void add_schema(struct builder *b, const cJSON *schema, int depth)
 {
@@ -933,7 +1153,7 @@ static void add_schema(struct builder *b, const cJSON *schema, int depth)
             continue;
         const cJSON *d = cJSON_GetObjectItemCaseSensitive(p, "description");
         if (cJSON_IsString(d))
-            add_str(b, F_PDESC, d->valuestring);
+            add_param_desc(b, d->valuestring);
         if (depth > 0)
             continue;
         add_schema(b, p, depth + 1);
@@ -943,35 +1163,15 @@ static void add_schema(struct builder *b, const cJSON *schema, int depth)
     }
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-    return x < y ? -1 : x > y;
-}
-
-/* Folds the current document's (term, field) list into raw postings. */
+/* Closes the current document: counts the distinct terms of its name. */
 static void flush_doc(struct builder *b)
 {
-    qsort(b->ent, b->nent, sizeof(*b->ent), cmp_u64);
-    for (size_t i = 0; i < b->nent;) {
-        uint32_t term = (uint32_t)(b->ent[i] >> 3);
-        struct raw r = { .term = term, .doc = b->doc };
-
-        for (; i < b->nent && (uint32_t)(b->ent[i] >> 3) == term; i++) {
-            uint8_t *tf = &r.tf[b->ent[i] & 7];
-            if (*tf < UINT8_MAX)
-                (*tf)++;
-        }
-        if (r.tf[F_NAME] > 0)
-            b->idx->info[b->doc].name_terms++;
-        if (b->nraw == b->cap_raw) {
-            b->cap_raw = b->cap_raw ? b->cap_raw * 2 : 4096;
-            b->raw = xrealloc(b->raw, b->cap_raw * sizeof(*b->raw));
-        }
-        b->raw[b->nraw++] = r;
+    for (size_t i = b->doc_first; i < b->nraw; i++) {
+        if (b->raw[i].tf[F_NAME] == 0)
+            continue;
+        b->idx->info[b->doc].name_terms++;
     }
-    b->nent = 0;
+    b->doc_first = b->nraw;
 }
 
 /* Lower-case letters, digits and non-ASCII bytes of s, everything else dropped, so that case,
@@ -1103,7 +1303,13 @@ static void build_affinities(struct search_index *idx, uint32_t **name_servers, 
             float strength = 0.0f;
 
             if (named) {
-                strength = (float)(in + 1) / (float)(dfns + 1);
+                /* The named servers' own tools count as using the term: they carry it in
+                 * their routed name even where their descriptions do not repeat it. */
+                uint32_t own = 0;
+
+                for (uint32_t j = 0; j < nname[t]; j++)
+                    own += idx->server_ndocs[name_servers[t][j]];
+                strength = (float)(in + own) / (float)(dfns + own);
             } else {
                 bool dup = false;
 
@@ -1112,7 +1318,7 @@ static void build_affinities(struct search_index *idx, uint32_t **name_servers, 
                 if (dup || sdf[s] < 3 || sdf[s] * 2 < dfns ||
                     (float)sdf[s] < 0.15f * (float)idx->server_ndocs[s])
                     continue;
-                strength = idx->rk.affinity * (float)sdf[s] / (float)dfns;
+                strength = idx->rk->affinity * (float)sdf[s] / (float)dfns;
             }
             if (idx->naff == cap) {
                 cap = cap ? cap * 2 : 256;
@@ -1137,9 +1343,11 @@ struct name_collect {
     uint32_t *nname;
 };
 
-static void on_server_token(void *ctx, const char *tok, size_t n)
+static void on_server_token(void *ctx, const char *tok, size_t n, size_t pos)
 {
     struct name_collect *c = ctx;
+
+    (void)pos;
     char buf[SEARCH_MAX_TOKEN];
 
     if (is_stop_word(tok, n))
@@ -1161,9 +1369,11 @@ struct syn_collect {
     struct arena *arena;
 };
 
-static void on_syn_token(void *ctx, const char *tok, size_t n)
+static void on_syn_token(void *ctx, const char *tok, size_t n, size_t pos)
 {
     struct syn_collect *c = ctx;
+
+    (void)pos;
     char buf[SEARCH_MAX_TOKEN];
 
     if (c->n == 4)
@@ -1178,8 +1388,8 @@ static void build_synonyms(struct search_index *idx)
     size_t cap = 0;
 
     for (size_t g = 0; g < NGROUPS; g++) {
-        for (size_t m = 0; m < SYN_WIDTH && synonym_groups[g][m] != NULL; m++) {
-            const char *w = synonym_groups[g][m];
+        for (size_t m = 0; m < SYN_WIDTH && synonym_groups[g].word[m] != NULL; m++) {
+            const char *w = synonym_groups[g].word[m];
             struct syn_collect c = { .n = 0, .arena = &idx->arena };
 
             tokenize(w, strlen(w), 4, on_syn_token, &c);
@@ -1212,15 +1422,6 @@ static void build_synonyms(struct search_index *idx)
     }
 }
 
-static int cmp_term_text(const void *a, const void *b, void *ctx)
-{
-    const struct search_index *idx = ctx;
-    const struct term *x = &idx->terms[*(const uint32_t *)a];
-    const struct term *y = &idx->terms[*(const uint32_t *)b];
-
-    return strcmp(x->text, y->text);
-}
-
 static struct cache *cache_new(void)
 {
     struct cache *c = xcalloc(1, sizeof(*c));
@@ -1237,9 +1438,15 @@ struct search_index *search_index_build(const struct search_doc *docs, size_t n)
     double avg[F_COUNT] = { 0 };
     uint32_t **name_servers = NULL, *nname = NULL;
 
-    idx->docs = docs;
+    idx->docs = xmalloc((n ? n : 1) * sizeof(*idx->docs));
+    if (n > 0)
+        memcpy(idx->docs, docs, n * sizeof(*docs));
+    for (size_t i = 0; i < n; i++)
+        if (idx->docs[i].name == NULL)
+            idx->docs[i].name = ""; /* names order ties: never NULL */
+    docs = idx->docs;
     idx->n = n;
-    idx->rk = ranking_default;
+    idx->rk = &ranking_default;
     idx->info = xcalloc(n ? n : 1, sizeof(*idx->info));
     idx->cache = cache_new();
     b.flen = xcalloc(n ? n * F_COUNT : 1, sizeof(*b.flen));
@@ -1254,7 +1461,7 @@ struct search_index *search_index_build(const struct search_doc *docs, size_t n)
         add_str(&b, F_SERVER, idx->servers[idx->info[i].server]);
         add_str(&b, F_TITLE, d->title);
         if (d->description != NULL) {
-            add_text(&b, F_LEAD, d->description, lead_length(d->description));
+            b.lead_end = lead_length(d->description);
             add_str(&b, F_DESC, d->description);
         }
         if (d->input_schema != NULL)
@@ -1262,6 +1469,20 @@ struct search_index *search_index_build(const struct search_doc *docs, size_t n)
         flush_doc(&b);
         index_exact(idx, (uint32_t)i);
     }
+
+    for (size_t i = 0; i < NDESTROY; i++) {
+        char buf[SEARCH_MAX_TOKEN];
+        size_t k = strlen(destroy_verbs[i]);
+
+        memcpy(buf, destroy_verbs[i], k);
+        k = stem(buf, k);
+        uint32_t t = strmap_get(&idx->vocab, buf, k);
+        if (t != UINT32_MAX)
+            idx->terms[t].destroy = true;
+    }
+    for (size_t r = 0; r < b.nraw; r++)
+        if (b.raw[r].tf[F_NAME] > 0 && idx->terms[b.raw[r].term].destroy)
+            idx->info[b.raw[r].doc].destroy = true;
 
     /* BM25F: normalize each field by its length against that field's average. */
     for (size_t i = 0; i < n; i++)
@@ -1292,14 +1513,14 @@ struct search_index *search_index_build(const struct search_doc *docs, size_t n)
             if (rw->tf[f] == 0)
                 continue;
             double len = b.flen[(size_t)rw->doc * F_COUNT + (size_t)f];
-            double norm = avg[f] > 0 ? 1.0 - idx->rk.b[f] + idx->rk.b[f] * len / avg[f] : 1.0;
+            double norm = avg[f] > 0 ? 1.0 - idx->rk->b[f] + idx->rk->b[f] * len / avg[f] : 1.0;
 
-            tf += idx->rk.weight[f] * rw->tf[f] / norm;
+            tf += idx->rk->weight[f] * (double)rw->tf[f] / norm;
             fields |= FIELD_BIT(f);
         }
         struct posting *p = &idx->post[tm->post + tm->df++];
         p->doc = rw->doc;
-        p->w = (float)(tf * (idx->rk.k1 + 1.0) / (tf + idx->rk.k1));
+        p->w = (float)(tf * (idx->rk->k1 + 1.0) / (tf + idx->rk->k1));
         p->fields = fields;
     }
 
@@ -1316,14 +1537,11 @@ struct search_index *search_index_build(const struct search_doc *docs, size_t n)
     free(name_servers);
     free(nname);
 
-    idx->sorted = xmalloc((idx->nterms ? idx->nterms : 1) * sizeof(*idx->sorted));
-    for (size_t t = 0; t < idx->nterms; t++)
-        idx->sorted[t] = (uint32_t)t;
-    qsort_r(idx->sorted, idx->nterms, sizeof(*idx->sorted), cmp_term_text, idx);
     build_synonyms(idx);
 
     idx->base_bytes = sizeof(*idx) + sizeof(*idx->cache) + idx->arena.bytes +
-                      idx->nterms * (sizeof(*idx->terms) + sizeof(*idx->sorted)) +
+                      n * sizeof(*idx->docs) +
+                      idx->nterms * sizeof(*idx->terms) +
                       idx->npost * sizeof(*idx->post) + idx->naff * sizeof(*idx->aff) +
                       n * sizeof(*idx->info) +
                       idx->nservers * (sizeof(*idx->servers) + sizeof(*idx->server_ndocs)) +
@@ -1331,7 +1549,12 @@ struct search_index *search_index_build(const struct search_doc *docs, size_t n)
                       (idx->vocab.cap + idx->server_map.cap + idx->exact_full.cap +
                        idx->exact_tool.cap + idx->syn_map.cap) *
                           sizeof(struct strmap_slot);
-    free(b.ent);
+    free(b.tokens.slot);
+    free(b.memo.slot);
+    free(b.memo_ids);
+    free(b.memo_span);
+    arena_free(&b.token_text);
+    free(b.last);
     free(b.raw);
     free(b.flen);
     return idx;
@@ -1346,6 +1569,9 @@ static void scratch_free(struct scratch *s)
     free(s->nh);
     free(s->cnh);
     free(s->mnh);
+    free(s->seen);
+    free(s->cw);
+    free(s->covsum);
     free(s->touched);
     free(s->ctouched);
     free(s->mtouched);
@@ -1373,8 +1599,8 @@ void search_index_free(struct search_index *idx)
     pthread_mutex_destroy(&c->lock);
     free(c);
     arena_free(&idx->arena);
+    free(idx->docs);
     free(idx->terms);
-    free(idx->sorted);
     free(idx->post);
     free(idx->aff);
     free(idx->info);
@@ -1400,7 +1626,7 @@ size_t search_index_memory(const struct search_index *idx)
     bytes = idx->base_bytes + idx->cache->bytes +
             idx->cache->nscratch *
                 (sizeof(struct scratch) +
-                 idx->n * (3 * sizeof(float) + sizeof(uint64_t) + 3 + 3 * sizeof(uint32_t)) +
+                 idx->n * (5 * sizeof(float) + sizeof(uint64_t) + 4 + 3 * sizeof(uint32_t)) +
                  idx->nservers * (sizeof(float) + sizeof(uint64_t) + sizeof(uint32_t)));
     pthread_mutex_unlock(&idx->cache->lock);
     return bytes;
@@ -1440,9 +1666,11 @@ struct query {
     size_t ncon;
 };
 
-static void on_query_token(void *ctx, const char *tok, size_t n)
+static void on_query_token(void *ctx, const char *tok, size_t n, size_t pos)
 {
     struct query *q = ctx;
+
+    (void)pos;
     char buf[SEARCH_MAX_TOKEN];
     bool stop = is_stop_word(tok, n);
 
@@ -1513,6 +1741,7 @@ static void concept_add_term(struct query *q, uint32_t term, float weight, bool 
         if (mm->n == 1 && q->qt[mm->first].term == term) {
             if (q->qt[mm->first].weight < weight)
                 q->qt[mm->first].weight = weight;
+            q->qt[mm->first].direct = q->qt[mm->first].direct || direct;
             return;
         }
     }
@@ -1542,6 +1771,14 @@ static void concept_add_syn(struct query *q, const struct search_index *idx,
         concept_add_term(q, ids[0], weight, false);
         return;
     }
+    for (uint32_t m = c->first; m < c->first + c->n; m++) {
+        bool same = q->mem[m].n == k;
+
+        for (uint32_t i = 0; same && i < k; i++)
+            same = q->qt[q->mem[m].first + i].term == ids[i];
+        if (same)
+            return;
+    }
     if (!begin_member(q))
         return;
     for (uint32_t i = 0; i < k; i++)
@@ -1564,7 +1801,8 @@ static void expand_groups(struct query *q, const struct search_index *idx, const
                 break;
             if (idx->syn[k].nstem == 1 && strcmp(idx->syn[k].stem[0], s) == 0)
                 continue;
-            concept_add_syn(q, idx, &idx->syn[k], weight);
+            concept_add_syn(q, idx, &idx->syn[k],
+                            synonym_groups[g].same ? idx->rk->w_same : weight);
         }
     }
 }
@@ -1609,57 +1847,81 @@ static unsigned edit_distance(const char *a, size_t la, const char *b, size_t lb
     return p[lb];
 }
 
-static int popcount32(uint32_t x)
+static int popcount64(uint64_t x)
 {
-    return __builtin_popcount(x);
+    x = x - ((x >> 1) & 0x5555555555555555ull);
+    x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+    return (int)((x * 0x0101010101010101ull) >> 56);
 }
 
-/* Vocabulary terms that complete an unknown word, the most frequent first. */
+/* Vocabulary terms that complete an unknown word, the most frequent first. A linear scan:
+ * it runs only for words the index does not know, and keeps the build free of a sort. */
 static void add_prefix_terms(struct query *q, const struct search_index *idx, const char *s)
 {
-    size_t n = strlen(s), lo = 0, hi = idx->nterms;
+    size_t n = strlen(s);
     uint32_t best[SEARCH_PREFIX_MAX];
     size_t nbest = 0;
 
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-
-        if (strcmp(idx->terms[idx->sorted[mid]].text, s) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    for (size_t i = lo; i < idx->nterms && i < lo + 256; i++) {
-        uint32_t id = idx->sorted[i];
+    for (size_t id = 0; id < idx->nterms; id++) {
         const struct term *t = &idx->terms[id];
         size_t k;
 
-        if (strncmp(t->text, s, n) != 0)
-            break;
-        if (t->len > n + 8)
+        if (t->len <= n || t->len > n + 8 || memcmp(t->text, s, n) != 0)
             continue;
-        /* Keep best[] ordered by df, descending; equal df keeps byte order. */
-        for (k = nbest; k > 0 && idx->terms[best[k - 1]].df < t->df; k--)
-            ;
+        /* Keep best[] ordered by df descending, then by text. */
+        for (k = nbest; k > 0; k--) {
+            const struct term *o = &idx->terms[best[k - 1]];
+
+            if (o->df > t->df || (o->df == t->df && strcmp(o->text, t->text) < 0))
+                break;
+        }
         if (k >= SEARCH_PREFIX_MAX)
             continue;
         if (nbest < SEARCH_PREFIX_MAX)
             nbest++;
         memmove(best + k + 1, best + k, (nbest - 1 - k) * sizeof(*best));
-        best[k] = id;
+        best[k] = (uint32_t)id;
     }
     for (size_t i = 0; i < nbest; i++)
-        concept_add_term(q, best[i], idx->rk.w_prefix, true);
+        concept_add_term(q, best[i], idx->rk->w_prefix, true);
 }
 
-/* Terms within a small edit distance of an unknown word: the closest, then the most frequent. */
+/*
+ * How likely a correction is: edit distance first, then the kind of slip. A dropped letter
+ * ("serch") or swapped neighbours ("hsot") are the common typing errors, a wrong letter less
+ * so, an extra letter least; so "scape" reads as "scrape" before "scope" or "cape".
+ */
+static unsigned typo_cost(const char *s, size_t n, const struct term *t, unsigned d)
+{
+    unsigned kind;
+
+    if (t->len > n) {
+        kind = 0;
+    } else if (t->len < n) {
+        kind = 2;
+    } else {
+        kind = 1;
+        for (size_t i = 0; i + 1 < n; i++) {
+            if (s[i] != t->text[i]) {
+                if (s[i] == t->text[i + 1] && s[i + 1] == t->text[i] &&
+                    memcmp(s + i + 2, t->text + i + 2, n - i - 2) == 0)
+                    kind = 0;
+                break;
+            }
+        }
+    }
+    return d * 4 + kind;
+}
+
+/* Terms within a small edit distance of an unknown word: the likeliest, then the most used. */
 static void add_typo_terms(struct query *q, const struct search_index *idx, const char *s)
 {
     size_t n = strlen(s);
     unsigned limit = n >= 8 ? 2 : 1;
     uint32_t letters = letter_mask(s, n);
     uint32_t best[SEARCH_TYPO_MAX];
-    unsigned bestd[SEARCH_TYPO_MAX];
+    unsigned bestc[SEARCH_TYPO_MAX];
     size_t nbest = 0;
 
     if (n < 3 || n > SEARCH_SUGGEST_KEY)
@@ -1671,17 +1933,18 @@ static void add_typo_terms(struct query *q, const struct search_index *idx, cons
         const struct term *tm = &idx->terms[t];
         size_t diff = tm->len > n ? tm->len - n : n - tm->len;
 
-        if (diff > limit || tm->len < 3 || popcount32(tm->letters ^ letters) > (int)(2 * limit))
+        if (diff > limit || tm->len < 3 || popcount64(tm->letters ^ letters) > (int)(2 * limit))
             continue;
         unsigned d = edit_distance(s, n, tm->text, tm->len, limit);
         if (d > limit)
             continue;
-        /* Insert in order of (distance, df descending, text); keep the best few. */
+        unsigned cost = typo_cost(s, n, tm, d);
+        /* Insert in order of (cost, df descending, text); keep the best few. */
         size_t k = nbest;
         while (k > 0) {
             const struct term *o = &idx->terms[best[k - 1]];
-            bool before = d < bestd[k - 1] ||
-                          (d == bestd[k - 1] &&
+            bool before = cost < bestc[k - 1] ||
+                          (cost == bestc[k - 1] &&
                            (tm->df > o->df || (tm->df == o->df && strcmp(tm->text, o->text) < 0)));
             if (!before)
                 break;
@@ -1692,14 +1955,14 @@ static void add_typo_terms(struct query *q, const struct search_index *idx, cons
         size_t last = nbest < SEARCH_TYPO_MAX ? nbest++ : SEARCH_TYPO_MAX - 1;
         for (size_t j = last; j > k; j--) {
             best[j] = best[j - 1];
-            bestd[j] = bestd[j - 1];
+            bestc[j] = bestc[j - 1];
         }
         best[k] = (uint32_t)t;
-        bestd[k] = d;
+        bestc[k] = cost;
     }
     for (size_t i = 0; i < nbest; i++)
-        if (bestd[i] == bestd[0])
-            concept_add_term(q, best[i], idx->rk.w_typo, true);
+        if (bestc[i] == bestc[0])
+            concept_add_term(q, best[i], idx->rk->w_typo, true);
 }
 
 static bool is_number(const char *s)
@@ -1719,6 +1982,28 @@ static bool begin_concept(struct query *q, bool weak)
     q->con[q->ncon].weak = weak;
     q->ncon++;
     return true;
+}
+
+/* Adds one query stem to the current concept: itself, its synonyms, and when the index does
+ * not know it, the word without a "re" prefix, completions or typo corrections. */
+static void add_stem(struct query *q, const struct search_index *idx, const char *s)
+{
+    uint32_t t = strmap_get(&idx->vocab, s, strlen(s));
+    uint32_t before = q->con[q->ncon - 1].n;
+
+    if (t != UINT32_MAX)
+        concept_add_term(q, t, 1.0f, true);
+    expand_groups(q, idx, s, idx->rk->w_synonym);
+    if (t == UINT32_MAX && strncmp(s, "re", 2) == 0 && strlen(s) >= 6) {
+        uint32_t base = strmap_get(&idx->vocab, s + 2, strlen(s + 2));
+
+        if (base != UINT32_MAX)
+            concept_add_term(q, base, idx->rk->w_prefix, true);
+    }
+    if (q->con[q->ncon - 1].n == before && strlen(s) >= 4)
+        add_prefix_terms(q, idx, s);
+    if (q->con[q->ncon - 1].n == before)
+        add_typo_terms(q, idx, s);
 }
 
 /*
@@ -1747,31 +2032,56 @@ static void analyze(struct query *q, const struct search_index *idx)
         concept_add_syn(q, idx, sm, 1.0f);
         for (size_t j = 0; j < idx->nsyn; j++)
             if (j != k && idx->syn[j].group == sm->group)
-                concept_add_syn(q, idx, &idx->syn[j], idx->rk.w_phrase);
+                concept_add_syn(q, idx, &idx->syn[j],
+                                synonym_groups[sm->group].same ? idx->rk->w_same
+                                                               : idx->rk->w_phrase);
         if (q->con[q->ncon - 1].n == 0)
             q->ncon--;
+    }
+    /* Words of one synonym group ("make a new ...", "post a message") are one concept: the
+     * query says the same thing twice, and a tool must not win by echoing both. */
+    uint64_t groups[SEARCH_MAX_QUERY_TOKENS][GROUP_WORDS];
+    size_t cluster[SEARCH_MAX_QUERY_TOKENS];
+
+    for (size_t i = 0; i < q->nstem; i++) {
+        const char *s = q->stem[i].s;
+
+        memset(groups[i], 0, sizeof(groups[i]));
+        cluster[i] = i;
+        if (used[i] || q->stem[i].stop)
+            continue;
+        for (uint32_t m = strmap_get(&idx->syn_map, s, strlen(s)); m != UINT32_MAX;
+             m = idx->syn_next[m])
+            groups[i][idx->syn[m].group / 64] |= 1ull << (idx->syn[m].group % 64);
+        for (size_t j = 0; j < i; j++) {
+            bool shared = false;
+
+            for (size_t w = 0; w < GROUP_WORDS; w++)
+                shared = shared || (groups[i][w] & groups[j][w]) != 0;
+            if (shared) {
+                cluster[i] = cluster[j];
+                break;
+            }
+        }
     }
     for (size_t i = 0; i < q->nstem; i++) {
         const char *s = q->stem[i].s;
         uint32_t t;
 
-        if (used[i] || q->stem[i].stop || !begin_concept(q, is_number(s)))
+        if (used[i] || cluster[i] != i)
             continue;
         t = strmap_get(&idx->vocab, s, strlen(s));
-        if (t != UINT32_MAX)
-            concept_add_term(q, t, 1.0f, true);
-        expand_groups(q, idx, s, idx->rk.w_synonym);
-        /* "rerun", "redeploy": the verb without its prefix. */
-        if (t == UINT32_MAX && strncmp(s, "re", 2) == 0 && strlen(s) >= 6) {
-            uint32_t base = strmap_get(&idx->vocab, s + 2, strlen(s + 2));
-
-            if (base != UINT32_MAX)
-                concept_add_term(q, base, idx->rk.w_prefix, true);
+        /* A stop word only counts where a tool's name uses it. */
+        if (q->stem[i].stop) {
+            if (t != UINT32_MAX && begin_concept(q, true))
+                concept_add_term(q, t, 1.0f, false);
+            continue;
         }
-        if (q->con[q->ncon - 1].n == 0 && strlen(s) >= 4)
-            add_prefix_terms(q, idx, s);
-        if (q->con[q->ncon - 1].n == 0)
-            add_typo_terms(q, idx, s);
+        if (!begin_concept(q, is_number(s)))
+            continue;
+        for (size_t k = i; k < q->nstem; k++)
+            if (!used[k] && cluster[k] == i)
+                add_stem(q, idx, q->stem[k].s);
         if (q->con[q->ncon - 1].n == 0)
             q->ncon--;
     }
@@ -1802,6 +2112,9 @@ static struct scratch *scratch_get(const struct search_index *idx)
     s->nh = xcalloc(n, 1);
     s->cnh = xcalloc(n, 1);
     s->mnh = xcalloc(n, 1);
+    s->seen = xcalloc(n, 1);
+    s->cw = xcalloc(n, sizeof(float));
+    s->covsum = xcalloc(n, sizeof(float));
     s->touched = xmalloc(n * sizeof(uint32_t));
     s->ctouched = xmalloc(n * sizeof(uint32_t));
     s->mtouched = xmalloc(n * sizeof(uint32_t));
@@ -1817,6 +2130,7 @@ static void scratch_put(const struct search_index *idx, struct scratch *s)
         uint32_t d = s->touched[i];
 
         s->score[d] = 0.0f;
+        s->covsum[d] = 0.0f;
         s->mask[d] = 0;
         s->nh[d] = 0;
     }
@@ -1836,23 +2150,44 @@ static void score_concept(const struct search_index *idx, const struct query *q,
                           struct scratch *s)
 {
     const struct qconcept *c = &q->con[ci];
-    float cw = c->weak ? idx->rk.w_weak : 1.0f;
+    float cw = c->weak ? idx->rk->w_weak : 1.0f;
+    float ind = 0.0f;
+
+    /* A word that names a server ("github", "gmail") picks the server; within it, it says
+     * nothing about which tool, so it weighs less in the text score and the server boost
+     * takes over. */
+    for (uint32_t m = c->first; m < c->first + c->n; m++) {
+        for (uint32_t k = q->mem[m].first; k < q->mem[m].first + q->mem[m].n; k++) {
+            const struct term *t = &idx->terms[q->qt[k].term];
+
+            for (uint32_t a = t->aff; q->qt[k].direct && a < t->aff + t->naff; a++)
+                if (idx->aff[a].strength > ind)
+                    ind = idx->aff[a].strength;
+        }
+    }
+    cw *= 1.0f - idx->rk->server_damp * ind;
 
     s->nct = 0;
     for (uint32_t m = c->first; m < c->first + c->n; m++) {
         const struct qmember *mm = &q->mem[m];
+        float mw = 0.0f, mcov = 0.0f;
 
         s->nmt = 0;
         for (uint32_t k = mm->first; k < mm->first + mm->n; k++) {
             const struct term *t = &idx->terms[q->qt[k].term];
             float w = q->qt[k].weight * t->idf * cw;
 
+            if (q->qt[k].weight > mw)
+                mw = q->qt[k].weight;
+            mcov = powf(mw, idx->rk->cov_exp);
             for (uint32_t p = t->post; p < t->post + t->df; p++) {
                 const struct posting *po = &idx->post[p];
                 uint32_t d = po->doc;
 
-                if (s->mcur[d] == 0.0f)
+                if (!(s->seen[d] & 1)) {
+                    s->seen[d] |= 1;
                     s->mtouched[s->nmt++] = d;
+                }
                 s->mcur[d] += w * po->w;
                 if (po->fields & FIELD_BIT(F_NAME))
                     s->mnh[d] = 1;
@@ -1861,25 +2196,35 @@ static void score_concept(const struct search_index *idx, const struct query *q,
         for (size_t i = 0; i < s->nmt; i++) {
             uint32_t d = s->mtouched[i];
 
-            if (s->cur[d] == 0.0f)
+            if (!(s->seen[d] & 2)) {
+                s->seen[d] |= 2;
                 s->ctouched[s->nct++] = d;
+            }
             if (s->mcur[d] > s->cur[d])
                 s->cur[d] = s->mcur[d];
+            if (mcov > s->cw[d])
+                s->cw[d] = mcov;
             s->cnh[d] |= s->mnh[d];
             s->mcur[d] = 0.0f;
             s->mnh[d] = 0;
+            s->seen[d] &= (uint8_t)~1u;
         }
     }
     for (size_t i = 0; i < s->nct; i++) {
         uint32_t d = s->ctouched[i];
 
         if (s->mask[d] == 0)
-            s->touched[s->nt++] = d;
+            s->touched[s->nt++] = d; /* mask gains a bit below, so this happens once */
         s->score[d] += s->cur[d];
         s->mask[d] |= 1ull << ci;
         s->nh[d] += s->cnh[d];
+        /* A concept met only through a synonym or a correction covers less of the query. */
+        if (!c->weak)
+            s->covsum[d] += s->cw[d];
         s->cur[d] = 0.0f;
+        s->cw[d] = 0.0f;
         s->cnh[d] = 0;
+        s->seen[d] = 0;
     }
 }
 
@@ -1896,17 +2241,15 @@ static void score_servers(const struct search_index *idx, const struct query *q,
             for (uint32_t k = mm->first; k < mm->first + mm->n; k++) {
                 const struct term *t = &idx->terms[q->qt[k].term];
 
-                if (!q->qt[k].direct)
-                    continue;
                 for (uint32_t a = t->aff; a < t->aff + t->naff; a++) {
                     uint32_t sv = idx->aff[a].server;
-                    float v = idx->aff[a].strength;
+                    float v = idx->aff[a].strength * q->qt[k].weight;
 
                     if (s->srvsig[sv] == 0.0f && s->srvmask[sv] == 0)
                         s->stouched[s->nst++] = sv;
                     /* One concept contributes once per server: keep its best term. */
                     if (!(s->srvmask[sv] & (1ull << ci)) || v > s->srvsig[sv]) {
-                        if (v >= idx->rk.credit_min)
+                        if (v >= idx->rk->credit_min)
                             s->srvmask[sv] |= 1ull << ci;
                         if (v > s->srvsig[sv])
                             s->srvsig[sv] = v;
@@ -1930,6 +2273,28 @@ static bool ranks_before(const struct search_index *idx, const struct ranked *a,
     return strcmp(idx->docs[a->doc].name, idx->docs[b->doc].name) < 0;
 }
 
+/* Moves r down from slot i of the heap h[0..n) to its place. */
+static void heap_sift_down(const struct search_index *idx, struct ranked *h, size_t n, size_t i,
+                           struct ranked r)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, w = i;
+        const struct ranked *worst = &r;
+
+        if (l < n && ranks_before(idx, worst, &h[l])) {
+            w = l;
+            worst = &h[l];
+        }
+        if (l + 1 < n && ranks_before(idx, worst, &h[l + 1]))
+            w = l + 1;
+        if (w == i)
+            break;
+        h[i] = h[w];
+        i = w;
+    }
+    h[i] = r;
+}
+
 /* A min-heap on rank: the root is the worst of the best k kept so far. */
 static void heap_push(const struct search_index *idx, struct ranked *h, size_t *n, size_t k,
                       struct ranked r)
@@ -1945,23 +2310,8 @@ static void heap_push(const struct search_index *idx, struct ranked *h, size_t *
         h[i] = r;
         return;
     }
-    if (!ranks_before(idx, &r, &h[0]))
-        return;
-    i = 0;
-    for (;;) {
-        size_t l = 2 * i + 1, rr = l + 1, w = i;
-        const struct ranked *wv = &r;
-
-        if (l < *n && ranks_before(idx, wv, &h[l]))
-            w = l, wv = &h[l];
-        if (rr < *n && ranks_before(idx, wv, &h[rr]))
-            w = rr, wv = &h[rr];
-        if (w == i)
-            break;
-        h[i] = h[w];
-        i = w;
-    }
-    h[i] = r;
+    if (ranks_before(idx, &r, &h[0]))
+        heap_sift_down(idx, h, *n, 0, r);
 }
 
 /* Ranks into out (k entries at most), best first; returns the count. */
@@ -1981,6 +2331,9 @@ static size_t rank(const struct search_index *idx, const struct query *q, uint32
         }
     }
     score_servers(idx, q, s);
+    bool destroys = false;
+    for (size_t i = 0; i < q->nqt; i++)
+        destroys = destroys || idx->terms[q->qt[i].term].destroy;
     for (size_t i = 0; i < s->nt; i++) {
         uint32_t d = s->touched[i];
         const struct docinfo *di = &idx->info[d];
@@ -1988,17 +2341,24 @@ static size_t rank(const struct search_index *idx, const struct query *q, uint32
 
         if (server != UINT32_MAX && di->server != server)
             continue;
-        if (nstrong > 0)
-            cov = (double)__builtin_popcountll((s->mask[d] | s->srvmask[di->server]) & strong) /
-                  (double)nstrong;
+        if (nstrong > 0) {
+            uint64_t credited = s->srvmask[di->server] & ~s->mask[d] & strong;
+
+            cov = ((double)s->covsum[d] + popcount64(credited)) / (double)nstrong;
+            if (cov > 1.0)
+                cov = 1.0;
+        }
         if (di->name_terms > 0)
             namecov = (double)(s->nh[d] < di->name_terms ? s->nh[d] : di->name_terms) /
                       (double)di->name_terms;
-        double f = idx->rk.cov_floor + (1.0 - idx->rk.cov_floor) * cov * cov;
+        double f = (idx->rk->cov_floor + (1.0 - idx->rk->cov_floor) * pow(cov, idx->rk->cov_pow)) *
+                   (1.0 + idx->rk->name_mult * namecov);
+        if (di->destroy && !destroys)
+            f *= idx->rk->destroy;
         struct ranked r = {
             .doc = d,
-            .score = s->score[d] * f + idx->rk.w_namecov * namecov * cov +
-                     idx->rk.w_server * s->srvsig[di->server],
+            .score = s->score[d] * f + idx->rk->w_namecov * namecov * cov +
+                     idx->rk->w_server * s->srvsig[di->server],
         };
         heap_push(idx, heap, &nheap, k, r);
     }
@@ -2006,27 +2366,11 @@ static size_t rank(const struct search_index *idx, const struct query *q, uint32
     /* Pop the heap worst-first into the tail of out. */
     count = nheap;
     while (nheap > 0) {
-        struct ranked worst = heap[0];
-        struct ranked last = heap[--nheap];
-        size_t i = 0;
-
-        out[nheap].doc = worst.doc;
-        out[nheap].score = worst.score;
-        for (;;) {
-            size_t l = 2 * i + 1, rr = l + 1, w = i;
-            const struct ranked *wv = &last;
-
-            if (l < nheap && ranks_before(idx, wv, &heap[l]))
-                w = l, wv = &heap[l];
-            if (rr < nheap && ranks_before(idx, wv, &heap[rr]))
-                w = rr, wv = &heap[rr];
-            if (w == i)
-                break;
-            heap[i] = heap[w];
-            i = w;
-        }
+        out[nheap - 1].doc = heap[0].doc;
+        out[nheap - 1].score = heap[0].score;
+        nheap--;
         if (nheap > 0)
-            heap[i] = last;
+            heap_sift_down(idx, heap, nheap, 0, heap[nheap]);
     }
     free(heap);
     return count;
@@ -2180,6 +2524,8 @@ size_t search_query(const struct search_index *idx, const char *query, const cha
 
     if (idx == NULL || query == NULL || out == NULL || max == 0 || idx->n == 0)
         goto out;
+    if (max > idx->n)
+        max = idx->n;
     if (server != NULL) {
         sid = strmap_get(&idx->server_map, server, strlen(server));
         if (sid == UINT32_MAX)

@@ -293,6 +293,14 @@ static void handle_notification(struct upstream *up, struct jsonrpc_msg *msg)
 
         LOG_INFO("[%s] %s: %.1000s", up->cfg->name, level != NULL ? level : "log", data);
         free(data);
+    } else if (strcmp(msg->method, "notifications/progress") == 0) {
+        double progress = 0, total = 0;
+        const char *note = json_get_str(msg->params, "message");
+
+        json_get_num(msg->params, "progress", &progress);
+        json_get_num(msg->params, "total", &total);
+        LOG_DEBUG("[%s] progress %g/%g%s%s", up->cfg->name, progress, total, note ? ": " : "",
+                  note ? note : "");
     } else {
         LOG_DEBUG("[%s] notification %s", up->cfg->name, msg->method);
     }

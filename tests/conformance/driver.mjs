@@ -1,0 +1,65 @@
+// The client the MCP conformance suite drives, as `driver.mjs <server-url>`: it puts the test
+// server behind mcpzip (a config with one "http" upstream), talks to `mcpzip serve` over stdio
+// with the official SDK client as a host application would, and calls the scenario's tool
+// through execute_tool. So what the suite checks is mcpzip's own client side.
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const url = process.argv[2];
+const scenario = process.env.MCP_CONFORMANCE_SCENARIO || '';
+const bin = process.env.MCPZIP_BIN || path.join(root, 'mcpzip');
+
+// What each scenario expects the client to do once connected.
+const calls = {
+  tools_call: [{ tool: 'add_numbers', args: { a: 5, b: 7 } }],
+  'sse-retry': [{ tool: 'test_reconnection', args: {} }],
+};
+
+function log(...a) {
+  process.stderr.write(`[driver] ${a.join(' ')}\n`);
+}
+
+const home = fs.mkdtempSync(path.join(os.tmpdir(), 'mcpzip-conf-'));
+const config = path.join(home, 'config.json');
+fs.writeFileSync(config, JSON.stringify({ mcpServers: { test: { type: 'http', url } } }));
+
+const transport = new StdioClientTransport({
+  command: bin,
+  args: ['serve', '--config', config],
+  env: { ...process.env, HOME: home, XDG_CACHE_HOME: path.join(home, 'cache'),
+         XDG_CONFIG_HOME: path.join(home, 'config'), MCPZIP_LOG: process.env.MCPZIP_LOG || 'info' },
+  stderr: 'inherit',
+});
+const client = new Client({ name: 'mcpzip-conformance-driver', version: '1.0.0' });
+let code = 0;
+try {
+  await client.connect(transport);
+  await client.listTools();
+  // Wait until mcpzip has loaded the test server's tools (or failed to).
+  let status;
+  for (let i = 0; i < 100; i++) {
+    status = await client.callTool({ name: 'proxy_status', arguments: {} });
+    const s = status.structuredContent.servers[0];
+    if (s.last_refresh || s.state === 'failed' || s.state === 'needs-auth') break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  log('status:', JSON.stringify(status.structuredContent.servers[0]));
+  for (const c of calls[scenario] || []) {
+    const r = await client.callTool({ name: 'execute_tool',
+      arguments: { name: `test__${c.tool}`, arguments: c.args, timeout: 30 } });
+    log(c.tool, '->', JSON.stringify(r));
+    if (r.isError) code = 1;
+  }
+} catch (e) {
+  log('error:', e.message);
+  code = 1;
+} finally {
+  await client.close().catch(() => {});
+  fs.rmSync(home, { recursive: true, force: true });
+}
+process.exit(code);
