@@ -88,6 +88,10 @@ lint:
 format:
 	clang-format -i src/*.c src/*.h tests/unit/*.c bench/*.c
 
+# libFuzzer harnesses for the parsers (clang); see fuzz/README.md.
+fuzz:
+	$(MAKE) -f fuzz/Makefile
+
 demo: $(BIN)
 	./demo/run.sh
 

@@ -308,7 +308,8 @@ static void diff_names(const char *server, const cJSON *a, const cJSON *b, char 
     }
 }
 
-/* Drops later duplicates of a tool name: routing needs names to be unique per server. */
+/* Drops tools without a name, and later duplicates of a name: routing needs names to be
+ * unique per server. */
 static void dedupe(const char *server, cJSON *tools)
 {
     cJSON *t = tools != NULL ? tools->child : NULL, *next;
@@ -318,6 +319,10 @@ static void dedupe(const char *server, cJSON *tools)
         const cJSON *u;
 
         next = t->next;
+        if (name == NULL) {
+            cJSON_Delete(cJSON_DetachItemViaPointer(tools, t));
+            continue;
+        }
         for (u = tools->child; u != t; u = u->next)
             if (strcmp(json_get_str(u, "name"), name) == 0)
                 break;
@@ -333,6 +338,10 @@ void catalog_update(struct catalog *cat, const char *server, cJSON *tools,
 {
     struct entry *e;
 
+    if (!cJSON_IsArray(tools)) {
+        cJSON_Delete(tools);
+        tools = cJSON_CreateArray();
+    }
     dedupe(server, tools);
     pthread_mutex_lock(&cat->mu);
     e = find_entry(cat, server);
@@ -401,20 +410,21 @@ static int load_header(struct catalog *cat, const char *text, size_t len, char *
                          "rebuilt from the servers)", cat->cache_path);
         goto out;
     }
-    if ((int)version != CATALOG_VERSION) {
-        *why = xasprintf("cache %s has format version %d, this mcpzip writes %d; rebuilding it",
-                         cat->cache_path, (int)version, CATALOG_VERSION);
+    if (version != (double)CATALOG_VERSION) {
+        *why = xasprintf("cache %s has format version %.10g, this mcpzip writes %d; rebuilding "
+                         "it", cat->cache_path, version, CATALOG_VERSION);
         goto out;
     }
     pthread_mutex_lock(&cat->mu);
     cJSON_ArrayForEach(it, summary) {
         struct entry *e = find_entry(cat, it->string);
 
-        if (e == NULL)
+        /* A server refreshed live already knows better than the cache. */
+        if (e == NULL || e->tools != NULL)
             continue;
-        if (json_get_num(it, "tools", &v) && v >= 0)
+        if (json_get_num(it, "tools", &v) && v >= 0 && v <= 1e6 && v == (double)(long)v)
             e->summary_count = (long)v;
-        if (json_get_num(it, "refreshed_at", &v))
+        if (json_get_num(it, "refreshed_at", &v) && v >= 0 && v < 1e15)
             e->refreshed_at = (int64_t)v;
     }
     pthread_mutex_unlock(&cat->mu);
@@ -434,6 +444,14 @@ static int load_body(struct catalog *cat, const char *text, size_t len, char **w
         *why = xasprintf("cache %s is truncated or corrupt; ignoring it (it is rebuilt from the "
                          "servers)", cat->cache_path);
         cJSON_Delete(root);
+        /* Forget what the summary line claimed: nothing of this cache is used. */
+        pthread_mutex_lock(&cat->mu);
+        for (size_t i = 0; i < cat->nentries; i++)
+            if (cat->entries[i].tools == NULL) {
+                cat->entries[i].summary_count = -1;
+                cat->entries[i].refreshed_at = 0;
+            }
+        pthread_mutex_unlock(&cat->mu);
         return ERR_PARSE;
     }
     /* A server no longer configured, already refreshed live, or a bad entry is skipped. */

@@ -22,7 +22,7 @@
 /* Known fields; anything else draws a warning, so typos are noticed but never fatal. */
 static const char *const top_fields[] = {
     "mcpServers", "gemini_api_key", "search", "idle_timeout_minutes", "call_timeout_seconds",
-    "max_message_bytes", "$schema", NULL,
+    "max_message_bytes", "expose", "$schema", NULL,
 };
 static const char *const search_fields[] = {"model", "default_limit", "llm", NULL};
 static const char *const server_fields[] = {
@@ -309,6 +309,46 @@ static int read_server(struct config *cfg, const cJSON *entry, struct config_ser
     return 0;
 }
 
+/* "expose": "auto", "auto:N", or an array of tool names and globs ("slack__*"). */
+static int read_expose(struct config *cfg, const cJSON *v, char **why)
+{
+    const cJSON *it;
+
+    if (v == NULL || cJSON_IsNull(v))
+        return 0;
+    if (cJSON_IsString(v) && strncmp(v->valuestring, "auto", 4) == 0) {
+        const char *n = v->valuestring + 4;
+        char *end = NULL;
+        long tokens = CONFIG_DEFAULT_EXPOSE_TOKENS;
+
+        if (*n == ':')
+            tokens = strtol(n + 1, &end, 10);
+        if ((*n != '\0' && *n != ':') || (*n == ':' && (end == n + 1 || *end != '\0')) ||
+            tokens < 1) {
+            *why = xasprintf("%s: \"expose\": \"%s\" is not valid; use \"auto\", \"auto:N\" "
+                             "(a token budget) or a list of tool names", cfg->path, v->valuestring);
+            return ERR_INVALID;
+        }
+        cfg->expose_auto_tokens = tokens;
+        return 0;
+    }
+    if (!cJSON_IsArray(v)) {
+        *why = xasprintf("%s: \"expose\" must be \"auto\", \"auto:N\" or a list of tool names "
+                         "and globs like [\"github__create_issue\", \"slack__*\"]", cfg->path);
+        return ERR_INVALID;
+    }
+    cfg->expose = xcalloc((size_t)cJSON_GetArraySize(v) + 1, sizeof(char *));
+    cJSON_ArrayForEach(it, v) {
+        if (!cJSON_IsString(it) || it->valuestring[0] == '\0') {
+            *why = xasprintf("%s: \"expose\" entries must be tool names or globs (strings)",
+                             cfg->path);
+            return ERR_INVALID;
+        }
+        cfg->expose[cfg->nexpose++] = xstrdup(it->valuestring);
+    }
+    return 0;
+}
+
 /* Turns a byte offset into line:column (both 1-based) for error messages. */
 static void position(const char *text, size_t len, size_t off, size_t *line, size_t *col)
 {
@@ -398,6 +438,8 @@ int config_parse(const char *text, size_t len, const char *path, struct config *
         goto out;
     cfg->search_default_limit = limit;
     cfg->max_message_bytes = (size_t)maxmsg;
+    if (read_expose(cfg, json_get(root, "expose"), why) != 0)
+        goto out;
     *out = cfg;
     cfg = NULL;
     rc = 0;
@@ -499,6 +541,9 @@ void config_free(struct config *cfg)
     for (i = 0; i < cfg->nwarnings; i++)
         free(cfg->warnings[i]);
     free(cfg->warnings);
+    for (i = 0; i < cfg->nexpose; i++)
+        free(cfg->expose[i]);
+    free(cfg->expose);
     free(cfg->path);
     free(cfg->gemini_api_key);
     free(cfg->search_model);

@@ -27,6 +27,7 @@
 #define CONFIG_DEFAULT_CALL_TIMEOUT_S 120
 #define CONFIG_DEFAULT_MAX_MESSAGE (16u * 1024u * 1024u)
 #define CONFIG_DEFAULT_MODEL "gemini-2.0-flash"
+#define CONFIG_DEFAULT_EXPOSE_TOKENS 10000
 
 enum config_transport { CONFIG_STDIO, CONFIG_HTTP, CONFIG_SSE };
 
@@ -63,6 +64,9 @@ struct config {
     int idle_timeout_minutes;        /* 0 = never disconnect idle servers */
     int call_timeout_seconds;
     size_t max_message_bytes;        /* longest downstream line accepted */
+    char **expose;                   /* tool names or globs listed directly in tools/list */
+    size_t nexpose;
+    long expose_auto_tokens;         /* "auto[:N]": expose all when under N tokens; 0 = off */
     char **warnings;                 /* for the log; never fatal */
     size_t nwarnings;
 };

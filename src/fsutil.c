@@ -18,9 +18,15 @@
 
 int fsutil_mkdirs(const char *dir, mode_t mode, char **why)
 {
-    char *p = xstrdup(dir), *s;
+    char *p, *s;
+    struct stat st;
     int rc = 0;
 
+    if (dir == NULL || *dir == '\0') {
+        *why = xstrdup("cannot create a directory with an empty name");
+        return ERR_IO;
+    }
+    p = xstrdup(dir);
     for (s = p + 1;; s++) {
         if (*s != '/' && *s != '\0')
             continue;
@@ -29,6 +35,11 @@ int fsutil_mkdirs(const char *dir, mode_t mode, char **why)
         *s = '\0';
         if (mkdir(p, mode) != 0 && errno != EEXIST) {
             *why = xasprintf("cannot create directory %s: %s", p, strerror(errno));
+            rc = ERR_IO;
+            break;
+        }
+        if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            *why = xasprintf("cannot create directory %s: a file of that name exists", p);
             rc = ERR_IO;
             break;
         }
@@ -81,12 +92,18 @@ int fsutil_write_atomic(const char *path, const char *data, size_t len, mode_t m
         }
         off += (size_t)n;
     }
-    if (fsync(fd) != 0 || close(fd) != 0) {
-        fd = -1;
+    if (fsync(fd) != 0) {
         *why = xasprintf("cannot flush %s: %s", tmp, strerror(errno));
         goto out;
     }
+    rc = close(fd);
     fd = -1;
+    if (rc != 0) {
+        rc = ERR_IO;
+        *why = xasprintf("cannot flush %s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    rc = ERR_IO;
     if (rename(tmp, path) != 0) {
         *why = xasprintf("cannot replace %s: %s", path, strerror(errno));
         goto out;

@@ -94,6 +94,41 @@ static size_t match_key(const char *start, const char *p)
     return 0;
 }
 
+/* Header names whose value is a credential, matched as "Name:" at a word start. */
+static const char *const secret_headers[] = {
+    "authorization", "proxy-authorization", "x-api-key", "api-key", "cookie", "set-cookie",
+};
+
+/* Returns the length of a secret header name (before its colon) at p, or 0. */
+static size_t header_key(const char *start, const char *p)
+{
+    size_t i, n;
+
+    if (p > start && (isalnum((unsigned char)p[-1]) || p[-1] == '-' || p[-1] == '_'))
+        return 0;
+    for (i = 0; i < sizeof(secret_headers) / sizeof(secret_headers[0]); i++) {
+        n = strlen(secret_headers[i]);
+        if (strncasecmp(p, secret_headers[i], n) == 0 && p[n] == ':')
+            return n;
+    }
+    return 0;
+}
+
+/* "Basic" is also an English word: redact what follows only when it looks like base64. */
+static int credential_like(const char *p)
+{
+    size_t n = 0;
+    int digits_or_sym = 0;
+
+    for (; p[n] != '\0' && !isspace((unsigned char)p[n]) && p[n] != '"' && p[n] != '\''; n++) {
+        if (!isalnum((unsigned char)p[n]) && p[n] != '+' && p[n] != '/' && p[n] != '=')
+            return 0;
+        if (!isalpha((unsigned char)p[n]))
+            digits_or_sym = 1;
+    }
+    return n >= 12 || (n >= 4 && digits_or_sym);
+}
+
 /* Appends s (len bytes) to out at *o, never past outsz-1. */
 static void put(char *out, size_t outsz, size_t *o, const char *s, size_t len)
 {
@@ -110,15 +145,17 @@ char *log_redact(const char *in, char *out, size_t outsz)
     if (outsz == 0)
         return out;
     while (*p != '\0' && o + 1 < outsz) {
-        if (strncasecmp(p, "authorization:", 14) == 0) {
-            /* A header line: everything after it is the credential. */
-            put(out, outsz, &o, p, 14);
+        k = header_key(in, p);
+        if (k > 0) {
+            /* A header line: everything after the colon is the credential. */
+            put(out, outsz, &o, p, k + 1);
             put(out, outsz, &o, " ", 1);
             put(out, outsz, &o, red, sizeof(red) - 1);
             p += strcspn(p, "\r\n");
             continue;
         }
-        if ((strncasecmp(p, "bearer ", 7) == 0 || strncasecmp(p, "basic ", 6) == 0) &&
+        if ((strncasecmp(p, "bearer ", 7) == 0 ||
+             (strncasecmp(p, "basic ", 6) == 0 && credential_like(p + 6))) &&
             (p == in || !isalnum((unsigned char)p[-1]))) {
             size_t n = (p[1] == 'e' || p[1] == 'E') ? 7 : 6;
 

@@ -5,6 +5,7 @@
 #include "metatools.h"
 
 #include <ctype.h>
+#include <fnmatch.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -263,7 +264,7 @@ static bool int_arg(const cJSON *args, const char *key, int min, int max, int *o
     return true;
 }
 
-static cJSON *search_tools(struct proxy *px, const cJSON *args, struct cancel *cancel)
+static cJSON *search_tools(struct proxy *px, const cJSON *args, struct metatool_ctx *ctx)
 {
     const struct config *cfg = proxy_config(px);
     const char *query = json_get_str(args, "query"), *server = json_get_str(args, "server");
@@ -275,7 +276,7 @@ static cJSON *search_tools(struct proxy *px, const cJSON *args, struct cancel *c
     int limit = cfg->search_default_limit;
     size_t n, i;
 
-    (void)cancel;
+    (void)ctx;
     if (query == NULL) {
         result = metatools_error("search_tools needs \"query\": a string saying what you want "
                                  "to do, e.g. {\"query\": \"create issue\"}.");
@@ -372,7 +373,7 @@ static bool split_name(const char *name, char **server, const char **tool)
     return true;
 }
 
-static cJSON *describe_tool(struct proxy *px, const cJSON *args, struct cancel *cancel)
+static cJSON *describe_tool(struct proxy *px, const cJSON *args, struct metatool_ctx *ctx)
 {
     const char *name = json_get_str(args, "name");
     const struct catalog_tool *t;
@@ -381,7 +382,7 @@ static cJSON *describe_tool(struct proxy *px, const cJSON *args, struct cancel *
     cJSON *result, *def;
     char *text;
 
-    (void)cancel;
+    (void)ctx;
     if (name == NULL || *name == '\0')
         return metatools_error("describe_tool needs \"name\": a server__tool name from "
                                "search_tools.");
@@ -411,7 +412,7 @@ static cJSON *describe_tool(struct proxy *px, const cJSON *args, struct cancel *
     return result;
 }
 
-static cJSON *execute_tool(struct proxy *px, const cJSON *args, struct cancel *cancel)
+static cJSON *execute_tool(struct proxy *px, const cJSON *args, struct metatool_ctx *ctx)
 {
     const struct config *cfg = proxy_config(px);
     const char *name = json_get_str(args, "name"), *tool = NULL;
@@ -481,9 +482,14 @@ static cJSON *execute_tool(struct proxy *px, const cJSON *args, struct cancel *c
                  __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
         cJSON_AddStringToObject(cJSON_AddObjectToObject(params, "_meta"), "progressToken",
                                 token);
+        if (ctx != NULL && ctx->progress_token != NULL)
+            proxy_progress_watch(px, token, ctx->progress_token);
+        rc = upstream_request(up, "tools/call", params, timeout_s * 1000,
+                              ctx != NULL ? ctx->cancel : NULL, &answer, &why);
+        params = NULL;
+        if (ctx != NULL && ctx->progress_token != NULL)
+            proxy_progress_unwatch(px, token);
     }
-    rc = upstream_request(up, "tools/call", params, timeout_s * 1000, cancel, &answer, &why);
-    params = NULL;
     if (rc == 0 && cJSON_IsObject(answer)) {
         /* The upstream's CallToolResult, passed through unchanged. */
         result = answer;
@@ -537,7 +543,7 @@ static void iso_time(int64_t ms, char *out, size_t n)
     strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static cJSON *proxy_status(struct proxy *px, const cJSON *args, struct cancel *cancel)
+static cJSON *proxy_status(struct proxy *px, const cJSON *args, struct metatool_ctx *ctx)
 {
     const struct config *cfg = proxy_config(px);
     struct catalog_snap *snap = catalog_acquire(proxy_catalog(px));
@@ -547,7 +553,7 @@ static cJSON *proxy_status(struct proxy *px, const cJSON *args, struct cancel *c
     char when[32], *text;
 
     (void)args;
-    (void)cancel;
+    (void)ctx;
     servers = cJSON_AddArrayToObject(sc, "servers");
     buf_printf(&b, "mcpzip %s, config %s\n", MCPZIP_VERSION, cfg->path);
     for (i = 0; i < snap->nservers; i++) {
@@ -637,7 +643,7 @@ static cJSON *names_array(char **names, size_t n)
     return a;
 }
 
-static cJSON *proxy_refresh_tool(struct proxy *px, const cJSON *args, struct cancel *cancel)
+static cJSON *proxy_refresh_tool(struct proxy *px, const cJSON *args, struct metatool_ctx *ctx)
 {
     const struct config *cfg = proxy_config(px);
     const char *only = json_get_str(args, "server");
@@ -647,7 +653,7 @@ static cJSON *proxy_refresh_tool(struct proxy *px, const cJSON *args, struct can
     size_t i, n = 0;
     char *text;
 
-    (void)cancel;
+    (void)ctx;
     if (only != NULL && *only != '\0' && config_find(cfg, only) == NULL) {
         buf_printf(&b, "No server named \"%s\". Servers:", only);
         for (i = 0; i < cfg->nservers; i++)
@@ -717,6 +723,92 @@ static const struct metatool metatools[] = {
     {.name = "proxy_status", .blocking = false, .call = proxy_status},
     {.name = "proxy_refresh", .blocking = true, .call = proxy_refresh_tool},
 };
+
+#define META_EXPOSE_MAX 500
+
+/* True when the config pins name (an exact name or a glob). */
+static bool pinned(const struct config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->nexpose; i++)
+        if (fnmatch(cfg->expose[i], name, 0) == 0)
+            return true;
+    return false;
+}
+
+/* "auto": true when the whole catalog's definitions fit the token budget (bytes / 4). */
+static bool auto_fits(const struct config *cfg, const struct catalog_snap *snap)
+{
+    size_t bytes = 0, budget = (size_t)cfg->expose_auto_tokens * 4;
+
+    if (cfg->expose_auto_tokens <= 0 || snap->ntools == 0)
+        return false;
+    for (size_t i = 0; i < snap->ntools && bytes <= budget; i++) {
+        char *text = json_print(snap->tools[i].def);
+
+        bytes += strlen(text) + strlen(snap->tools[i].server) + 2;
+        free(text);
+    }
+    return bytes <= budget;
+}
+
+cJSON *metatools_list_exposed(struct proxy *px, char **signature)
+{
+    const struct config *cfg = proxy_config(px);
+    cJSON *tools = metatools_list(), *def;
+    struct catalog_snap *snap;
+    struct buf sig = {0};
+    bool all;
+    size_t n = 0;
+
+    if (cfg->nexpose == 0 && cfg->expose_auto_tokens <= 0) {
+        if (signature != NULL)
+            *signature = xstrdup("");
+        return tools;
+    }
+    snap = catalog_acquire(proxy_catalog(px));
+    all = auto_fits(cfg, snap);
+    for (size_t i = 0; i < snap->ntools && n < META_EXPOSE_MAX; i++) {
+        const struct catalog_tool *t = &snap->tools[i];
+
+        if (!all && !pinned(cfg, t->name))
+            continue;
+        def = json_dup(t->def);
+        json_set_take(def, "name", cJSON_CreateString(t->name));
+        cJSON_AddItemToArray(tools, def);
+        buf_printf(&sig, "%s\n", t->name);
+        n++;
+    }
+    catalog_release(proxy_catalog(px), snap);
+    if (signature != NULL)
+        *signature = buf_take(&sig);
+    buf_free(&sig);
+    return tools;
+}
+
+cJSON *metatools_call_exposed(struct proxy *px, const char *name, const cJSON *args,
+                              struct metatool_ctx *ctx)
+{
+    const struct config *cfg = proxy_config(px);
+    struct catalog_snap *snap;
+    cJSON *a, *result;
+    bool ok;
+
+    if (cfg->nexpose == 0 && cfg->expose_auto_tokens <= 0)
+        return NULL;
+    snap = catalog_acquire(proxy_catalog(px));
+    ok = catalog_find(snap, name) != NULL && (pinned(cfg, name) || auto_fits(cfg, snap));
+    catalog_release(proxy_catalog(px), snap);
+    if (!ok)
+        return NULL;
+    /* The same path as execute_tool, so results, timeouts and errors behave alike. */
+    a = cJSON_CreateObject();
+    cJSON_AddStringToObject(a, "name", name);
+    if (args != NULL)
+        cJSON_AddItemToObject(a, "arguments", json_dup(args));
+    result = execute_tool(px, a, ctx);
+    cJSON_Delete(a);
+    return result;
+}
 
 const struct metatool *metatools_find(const char *name)
 {

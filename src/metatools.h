@@ -19,11 +19,17 @@
 #include "cancel.h"
 #include "proxy.h"
 
+/* What a handler knows about the request it serves. Any field may be NULL. */
+struct metatool_ctx {
+    struct cancel *cancel;       /* fires when the client cancels or mcpzip stops */
+    const cJSON *progress_token; /* the client's _meta.progressToken */
+};
+
 struct metatool {
     const char *name;
     bool blocking; /* may wait on an upstream: run it off the reader thread */
-    /* Returns a new CallToolResult. args may be NULL. cancel may fire at any time. */
-    cJSON *(*call)(struct proxy *px, const cJSON *args, struct cancel *cancel);
+    /* Returns a new CallToolResult. args and ctx may be NULL. */
+    cJSON *(*call)(struct proxy *px, const cJSON *args, struct metatool_ctx *ctx);
 };
 
 /* Returns the meta-tool called name, or NULL. */
@@ -31,6 +37,15 @@ const struct metatool *metatools_find(const char *name);
 
 /* Returns a new array of the meta-tools' definitions for tools/list. */
 cJSON *metatools_list(void);
+
+/* Returns a new array for tools/list: the meta-tools, then the tools the config's "expose"
+ * pins (full definitions, routed names). *signature (may be NULL) gets a newly allocated
+ * fingerprint of the exposed set, to notice when it changes. */
+cJSON *metatools_list_exposed(struct proxy *px, char **signature);
+
+/* Calls a pinned tool directly: returns its CallToolResult, or NULL when name is not exposed. */
+cJSON *metatools_call_exposed(struct proxy *px, const char *name, const cJSON *args,
+                              struct metatool_ctx *ctx);
 
 /* Returns the `instructions` text for initialize (servers and tool counts), newly allocated. */
 char *metatools_instructions(struct proxy *px);

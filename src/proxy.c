@@ -11,10 +11,15 @@
 #include <time.h>
 
 #include "err.h"
+#include "json.h"
+#include "jsonrpc.h"
 #include "log.h"
 #include "xmem.h"
 
 #define PROXY_SHUTDOWN_WAIT_MS 3000
+#define PROXY_RELAY_TIMEOUT_MS (10 * 60 * 1000) /* a person may be answering an elicitation */
+#define PROXY_MAX_RESOURCES 10000
+#define PROXY_MAX_WATCHES 1024
 
 /* Secrets of mcpzip's own that no upstream child may inherit. */
 static const char *const drop_env[] = {"GEMINI_API_KEY", "MCPZIP_LLM_API_KEY", NULL};
@@ -39,6 +44,37 @@ struct proxy {
     bool stopping;
     pthread_t housekeeper;
     bool housekeeper_running;
+    pthread_mutex_t cmu;          /* guards the client fields, watches and resources below */
+    struct proxy_client client;   /* .request == NULL when none */
+    cJSON *client_caps;
+    struct watch *watches;
+    unsigned nwatches;
+    struct resource *resources;
+    unsigned nresources;
+    unsigned relays;              /* relay threads running (guarded by mu) */
+};
+
+/* A progress token of ours mapped to the client's. */
+struct watch {
+    char *token;
+    cJSON *client_token;
+    struct watch *next;
+};
+
+/* Which server a resource URI came from. */
+struct resource {
+    char *uri;
+    char *server;
+    struct resource *next;
+};
+
+/* A server-to-client request being relayed on its own thread. */
+struct relay {
+    struct proxy *px;
+    struct upstream *up;
+    cJSON *id;
+    char *method;
+    cJSON *params;
 };
 
 struct refresh_job {
@@ -74,6 +110,7 @@ struct upstream *proxy_upstream(struct proxy *px, const char *name)
 int proxy_refresh(struct proxy *px, const char *name, struct catalog_diff *diff, char **why)
 {
     struct upstream *up = proxy_upstream(px, name);
+    struct catalog_diff mine = {0};
     cJSON *tools = NULL;
     int rc;
 
@@ -92,7 +129,20 @@ int proxy_refresh(struct proxy *px, const char *name, struct catalog_diff *diff,
         return rc;
     }
     LOG_INFO("[%s] %d tools", name, cJSON_GetArraySize(tools));
-    catalog_update(px->cat, name, tools, diff);
+    catalog_update(px->cat, name, tools, &mine);
+    if (mine.nadded > 0 || mine.nremoved > 0) {
+        struct proxy_client c;
+
+        pthread_mutex_lock(&px->cmu);
+        c = px->client;
+        pthread_mutex_unlock(&px->cmu);
+        if (c.catalog_changed != NULL)
+            c.catalog_changed(c.ud);
+    }
+    if (diff != NULL)
+        *diff = mine;
+    else
+        catalog_diff_clear(&mine);
     return 0;
 }
 
@@ -218,16 +268,293 @@ static void *housekeeper_main(void *arg)
     return NULL;
 }
 
+void proxy_set_client(struct proxy *px, const struct proxy_client *client)
+{
+    pthread_mutex_lock(&px->cmu);
+    px->client = *client;
+    pthread_mutex_unlock(&px->cmu);
+}
+
+void proxy_set_client_caps(struct proxy *px, const cJSON *caps)
+{
+    pthread_mutex_lock(&px->cmu);
+    cJSON_Delete(px->client_caps);
+    px->client_caps = json_dup(caps);
+    pthread_mutex_unlock(&px->cmu);
+}
+
+bool proxy_client_can(struct proxy *px, const char *name)
+{
+    bool can;
+
+    pthread_mutex_lock(&px->cmu);
+    can = px->client.request != NULL && json_get_obj(px->client_caps, name) != NULL;
+    pthread_mutex_unlock(&px->cmu);
+    return can;
+}
+
+void proxy_notify_client(struct proxy *px, const char *method, cJSON *params)
+{
+    struct proxy_client c;
+
+    pthread_mutex_lock(&px->cmu);
+    c = px->client;
+    pthread_mutex_unlock(&px->cmu);
+    if (c.notify != NULL)
+        c.notify(c.ud, method, params);
+    else
+        cJSON_Delete(params);
+}
+
+/* The capabilities upstreams declare: the relayable ones the client declared. */
+static cJSON *client_caps_hook(void *ud)
+{
+    static const char *const relayable[] = {"sampling", "elicitation", "roots"};
+    struct proxy *px = ud;
+    cJSON *caps = cJSON_CreateObject();
+
+    pthread_mutex_lock(&px->cmu);
+    for (size_t i = 0; i < sizeof(relayable) / sizeof(relayable[0]); i++) {
+        const cJSON *c = json_get_obj(px->client_caps, relayable[i]);
+
+        if (c != NULL && px->client.request != NULL)
+            cJSON_AddItemToObject(caps, relayable[i], json_dup(c));
+    }
+    pthread_mutex_unlock(&px->cmu);
+    return caps;
+}
+
+void proxy_progress_watch(struct proxy *px, const char *token, const cJSON *client_token)
+{
+    struct watch *w;
+
+    pthread_mutex_lock(&px->cmu);
+    if (px->nwatches < PROXY_MAX_WATCHES) {
+        w = xcalloc(1, sizeof(*w));
+        w->token = xstrdup(token);
+        w->client_token = json_dup(client_token);
+        w->next = px->watches;
+        px->watches = w;
+        px->nwatches++;
+    }
+    pthread_mutex_unlock(&px->cmu);
+}
+
+void proxy_progress_unwatch(struct proxy *px, const char *token)
+{
+    struct watch **pw, *w;
+
+    pthread_mutex_lock(&px->cmu);
+    for (pw = &px->watches; (w = *pw) != NULL; pw = &w->next)
+        if (strcmp(w->token, token) == 0) {
+            *pw = w->next;
+            px->nwatches--;
+            free(w->token);
+            cJSON_Delete(w->client_token);
+            free(w);
+            break;
+        }
+    pthread_mutex_unlock(&px->cmu);
+}
+
+void proxy_learn_resource(struct proxy *px, const char *uri, const char *server)
+{
+    struct resource *r;
+
+    pthread_mutex_lock(&px->cmu);
+    for (r = px->resources; r != NULL; r = r->next)
+        if (strcmp(r->uri, uri) == 0)
+            break;
+    if (r != NULL) {
+        free(r->server);
+        r->server = xstrdup(server);
+    } else if (px->nresources < PROXY_MAX_RESOURCES) {
+        r = xcalloc(1, sizeof(*r));
+        r->uri = xstrdup(uri);
+        r->server = xstrdup(server);
+        r->next = px->resources;
+        px->resources = r;
+        px->nresources++;
+    }
+    pthread_mutex_unlock(&px->cmu);
+}
+
+char *proxy_resource_owner(struct proxy *px, const char *uri)
+{
+    struct resource *r, *best = NULL;
+    size_t best_len = 0;
+    char *owner = NULL;
+
+    pthread_mutex_lock(&px->cmu);
+    for (r = px->resources; r != NULL; r = r->next) {
+        const char *brace = strchr(r->uri, '{');
+
+        if (strcmp(r->uri, uri) == 0) {
+            best = r;
+            break;
+        }
+        /* A template (RFC 6570) owns the URIs that start with its literal prefix. */
+        if (brace != NULL && (size_t)(brace - r->uri) > best_len &&
+            strncmp(r->uri, uri, (size_t)(brace - r->uri)) == 0) {
+            best = r;
+            best_len = (size_t)(brace - r->uri);
+        }
+    }
+    if (best != NULL)
+        owner = xstrdup(best->server);
+    pthread_mutex_unlock(&px->cmu);
+    return owner;
+}
+
+static void *relay_main(void *arg)
+{
+    struct relay *r = arg;
+    struct proxy *px = r->px;
+    struct proxy_client c;
+    cJSON *result = NULL;
+    char *why = NULL;
+    int rc;
+
+    pthread_mutex_lock(&px->cmu);
+    c = px->client;
+    pthread_mutex_unlock(&px->cmu);
+    rc = c.request(c.ud, r->method, r->params, PROXY_RELAY_TIMEOUT_MS, &result, &why);
+    r->params = NULL;
+    if (rc == 0) {
+        upstream_reply(r->up, r->id, result, 0, NULL);
+    } else if (rc == ERR_RPC) {
+        double code = JSONRPC_INTERNAL_ERROR;
+        const char *m = json_get_str(result, "message");
+
+        json_get_num(result, "code", &code);
+        upstream_reply(r->up, r->id, NULL, (int)code, m != NULL ? m : "the client refused");
+        cJSON_Delete(result);
+    } else {
+        char *m = xasprintf("mcpzip could not get an answer from its client: %s", why);
+
+        upstream_reply(r->up, r->id, NULL, JSONRPC_INTERNAL_ERROR, m);
+        free(m);
+    }
+    free(why);
+    cJSON_Delete(r->id);
+    free(r->method);
+    free(r);
+    pthread_mutex_lock(&px->mu);
+    px->relays--;
+    pthread_cond_broadcast(&px->cv);
+    pthread_mutex_unlock(&px->mu);
+    return NULL;
+}
+
+/* A request from an upstream: relay what the client can answer, on a thread of its own. */
+static bool request_hook(void *ud, struct upstream *up, const struct jsonrpc_msg *msg)
+{
+    static const struct {
+        const char *method;
+        const char *capability;
+    } relayable[] = {
+        {"sampling/createMessage", "sampling"},
+        {"elicitation/create", "elicitation"},
+        {"roots/list", "roots"},
+    };
+    struct proxy *px = ud;
+    struct relay *r;
+    pthread_attr_t attr;
+    pthread_t th;
+    size_t i;
+
+    for (i = 0; i < sizeof(relayable) / sizeof(relayable[0]); i++)
+        if (strcmp(msg->method, relayable[i].method) == 0)
+            break;
+    if (i == sizeof(relayable) / sizeof(relayable[0]))
+        return false;
+    if (!proxy_client_can(px, relayable[i].capability)) {
+        char *m = xasprintf("the client connected to mcpzip does not support %s",
+                            relayable[i].capability);
+
+        upstream_reply(up, msg->id, NULL, JSONRPC_METHOD_NOT_FOUND, m);
+        free(m);
+        return true;
+    }
+    r = xcalloc(1, sizeof(*r));
+    r->px = px;
+    r->up = up;
+    r->id = json_dup(msg->id);
+    r->method = xstrdup(msg->method);
+    r->params = json_dup(msg->params);
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_mutex_lock(&px->mu);
+    px->relays++;
+    pthread_mutex_unlock(&px->mu);
+    if (pthread_create(&th, &attr, relay_main, r) != 0) {
+        pthread_mutex_lock(&px->mu);
+        px->relays--;
+        pthread_mutex_unlock(&px->mu);
+        upstream_reply(up, msg->id, NULL, JSONRPC_INTERNAL_ERROR, "mcpzip cannot relay now");
+        cJSON_Delete(r->id);
+        cJSON_Delete(r->params);
+        free(r->method);
+        free(r);
+    }
+    pthread_attr_destroy(&attr);
+    return true;
+}
+
+/* Notifications from an upstream that the client should hear. */
+static void notification_hook(void *ud, struct upstream *up, const struct jsonrpc_msg *msg)
+{
+    struct proxy *px = ud;
+    const char *name = upstream_name(up);
+
+    if (strcmp(msg->method, "notifications/progress") == 0) {
+        const cJSON *tok = json_get(msg->params, "progressToken");
+        cJSON *params = NULL;
+        struct watch *w;
+
+        if (!cJSON_IsString(tok))
+            return;
+        pthread_mutex_lock(&px->cmu);
+        for (w = px->watches; w != NULL; w = w->next)
+            if (strcmp(w->token, tok->valuestring) == 0) {
+                params = json_dup(msg->params);
+                json_set_take(params, "progressToken", json_dup(w->client_token));
+                break;
+            }
+        pthread_mutex_unlock(&px->cmu);
+        if (params != NULL)
+            proxy_notify_client(px, "notifications/progress", params);
+    } else if (strcmp(msg->method, "notifications/message") == 0) {
+        cJSON *params = json_dup(msg->params);
+
+        if (!cJSON_IsObject(params)) {
+            cJSON_Delete(params);
+            return;
+        }
+        /* The client sees which server spoke. */
+        json_set_take(params, "logger", cJSON_CreateString(name));
+        proxy_notify_client(px, "notifications/message", params);
+    } else if (strcmp(msg->method, "notifications/resources/updated") == 0) {
+        proxy_notify_client(px, msg->method, json_dup(msg->params));
+    } else if (strcmp(msg->method, "notifications/resources/list_changed") == 0 ||
+               strcmp(msg->method, "notifications/prompts/list_changed") == 0) {
+        proxy_notify_client(px, msg->method, NULL);
+    }
+}
+
 struct proxy *proxy_new(const struct config *cfg)
 {
     struct proxy *px = xcalloc(1, sizeof(*px));
     struct upstream_opts opts = {0};
     struct upstream_hooks hooks = {
-        .tools_changed = on_tools_changed, .connected = on_connected, .ud = px};
+        .tools_changed = on_tools_changed, .connected = on_connected,
+        .client_caps = client_caps_hook, .request = request_hook,
+        .notification = notification_hook, .ud = px};
     char *cache = catalog_cache_path(cfg->path);
 
     px->cfg = cfg;
     pthread_mutex_init(&px->mu, NULL);
+    pthread_mutex_init(&px->cmu, NULL);
     pthread_cond_init(&px->cv, NULL);
     px->spawner = proc_spawner_new();
     px->cat = catalog_new(cfg, cache);
@@ -280,7 +607,7 @@ void proxy_shutdown(struct proxy *px)
     clock_gettime(CLOCK_REALTIME, &ts);
     ts.tv_sec += PROXY_SHUTDOWN_WAIT_MS / 1000;
     pthread_mutex_lock(&px->mu);
-    while (px->threads > 0)
+    while (px->threads > 0 || px->relays > 0)
         if (pthread_cond_timedwait(&px->cv, &px->mu, &ts) == ETIMEDOUT)
             break;
     pthread_mutex_unlock(&px->mu);
@@ -296,7 +623,7 @@ void proxy_free(struct proxy *px)
         return;
     proxy_shutdown(px);
     pthread_mutex_lock(&px->mu);
-    if (px->threads > 0) {
+    if (px->threads > 0 || px->relays > 0) {
         /* A refresh thread is stuck past the grace period; the process is exiting anyway,
          * and freeing what it uses would be worse than leaking it. */
         pthread_mutex_unlock(&px->mu);
@@ -310,6 +637,24 @@ void proxy_free(struct proxy *px)
     catalog_free(px->cat);
     proc_spawner_free(px->spawner);
     http_lib_free(px->http);
+    while (px->watches != NULL) {
+        struct watch *w = px->watches;
+
+        px->watches = w->next;
+        free(w->token);
+        cJSON_Delete(w->client_token);
+        free(w);
+    }
+    while (px->resources != NULL) {
+        struct resource *r = px->resources;
+
+        px->resources = r->next;
+        free(r->uri);
+        free(r->server);
+        free(r);
+    }
+    cJSON_Delete(px->client_caps);
+    pthread_mutex_destroy(&px->cmu);
     pthread_cond_destroy(&px->cv);
     pthread_mutex_destroy(&px->mu);
     free(px);

@@ -19,6 +19,8 @@
 
 #include <stdbool.h>
 
+#include <cjson/cJSON.h>
+
 #include "catalog.h"
 #include "config.h"
 #include "upstream.h"
@@ -48,5 +50,42 @@ int proxy_refresh(struct proxy *px, const char *name, struct catalog_diff *diff,
 
 /* Schedules a background refresh of one server (list_changed). Never blocks. */
 void proxy_refresh_async(struct proxy *px, const char *name);
+
+/*
+ * The downstream client, as the rest of mcpzip sees it: requests to it (sampling, elicitation,
+ * roots — relayed for upstream servers) and notifications. Installed once by the session
+ * before it reads input; absent in the CLI, where relays answer "not supported".
+ */
+struct proxy_client {
+    /* Sends method(params, consumed) to the client and waits for the answer. Returns 0 with
+     * *result, ERR_RPC with *result = the error object, or another err.h code; *why set on
+     * error. Never called on the session's reader thread. */
+    int (*request)(void *ud, const char *method, cJSON *params, int timeout_ms, cJSON **result,
+                   char **why);
+    /* Sends a notification (params consumed). Any thread. */
+    void (*notify)(void *ud, const char *method, cJSON *params);
+    /* The catalog changed (tools added or removed). Any thread; must not block. */
+    void (*catalog_changed)(void *ud);
+    void *ud;
+};
+
+void proxy_set_client(struct proxy *px, const struct proxy_client *client);
+/* Records the capabilities the client declared in initialize (borrowed, copied). Upstreams
+ * connected later declare the relayable ones (sampling, elicitation, roots) as their own. */
+void proxy_set_client_caps(struct proxy *px, const cJSON *caps);
+/* Returns true when the client declared capability name (e.g. "sampling"). */
+bool proxy_client_can(struct proxy *px, const char *name);
+/* Sends a notification (params consumed) to the client, if one is installed. */
+void proxy_notify_client(struct proxy *px, const char *method, cJSON *params);
+
+/* Progress relay: notifications/progress from any upstream carrying token go to the client
+ * under client_token (copied) until unwatched. */
+void proxy_progress_watch(struct proxy *px, const char *token, const cJSON *client_token);
+void proxy_progress_unwatch(struct proxy *px, const char *token);
+
+/* Resource routing: remembers which server listed uri (bounded), and looks it up. */
+void proxy_learn_resource(struct proxy *px, const char *uri, const char *server);
+/* Returns the owning server's name, newly allocated, or NULL when unknown. */
+char *proxy_resource_owner(struct proxy *px, const char *uri);
 
 #endif

@@ -14,16 +14,20 @@
 #include <unistd.h>
 
 #include "cancel.h"
+#include "err.h"
 #include "json.h"
 #include "jsonrpc.h"
 #include "log.h"
 #include "metatools.h"
+#include "relay.h"
+#include "upstream.h"
 #include "xmem.h"
 
 #define SERVER_MAX_WORKERS 64
 #define SERVER_GRACE_MS 3000
 #define SERVER_FREE_WAIT_MS 3000
 #define SERVER_LATEST_PROTOCOL "2025-11-25"
+#define SERVER_MAX_OUTGOING 256
 
 static const char *const protocol_versions[] = {
     "2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05", NULL,
@@ -34,11 +38,23 @@ struct call {
     struct server *srv;
     cJSON *id;                   /* owned copy of the request id */
     char *key;                   /* canonical id text, for notifications/cancelled */
-    const struct metatool *tool;
-    cJSON *args;                 /* owned copy of the tool arguments, or NULL */
+    char *method;                /* the request's method */
+    const struct metatool *tool; /* tools/call of a meta-tool, or NULL */
+    char *exposed;               /* tools/call of a pinned tool: its name, or NULL */
+    cJSON *params;               /* owned copy: tool arguments, or the method's params */
+    cJSON *progress;             /* the client's progress token, or NULL */
     struct cancel cancel;
     bool client_cancelled;       /* the client said it no longer wants the answer */
     struct call *next;
+};
+
+/* A request mcpzip sent to the client (relayed for an upstream), awaiting its answer. */
+struct outgoing {
+    char *key;                   /* our id, as its canonical text */
+    cJSON *response;             /* the client's answer message, once it came */
+    bool done;
+    pthread_cond_t cv;
+    struct outgoing *next;
 };
 
 struct server {
@@ -54,6 +70,9 @@ struct server {
     bool stopping;
     bool initialized;
     size_t max_message;
+    struct outgoing *outgoing;   /* guarded by mu */
+    unsigned long next_out_id;   /* guarded by mu */
+    char *exposed_sig;           /* the pinned set last listed (guarded by mu) */
 };
 
 typedef void (*method_fn)(struct server *srv, struct jsonrpc_msg *msg);
@@ -121,7 +140,15 @@ static void on_initialize(struct server *srv, struct jsonrpc_msg *msg)
             version = protocol_versions[i];
     cJSON_AddStringToObject(result, "protocolVersion", version);
     caps = cJSON_AddObjectToObject(result, "capabilities");
-    cJSON_AddFalseToObject(cJSON_AddObjectToObject(caps, "tools"), "listChanged");
+    /* What mcpzip relays from its upstreams (relay.c), and tools whose pinned set can change. */
+    cJSON_AddTrueToObject(cJSON_AddObjectToObject(caps, "tools"), "listChanged");
+    cJSON *res = cJSON_AddObjectToObject(caps, "resources");
+    cJSON_AddTrueToObject(res, "subscribe");
+    cJSON_AddTrueToObject(res, "listChanged");
+    cJSON_AddTrueToObject(cJSON_AddObjectToObject(caps, "prompts"), "listChanged");
+    cJSON_AddObjectToObject(caps, "completions");
+    cJSON_AddObjectToObject(caps, "logging");
+    proxy_set_client_caps(srv->px, json_get_obj(msg->params, "capabilities"));
     info = cJSON_AddObjectToObject(result, "serverInfo");
     cJSON_AddStringToObject(info, "name", "mcpzip");
     cJSON_AddStringToObject(info, "title", "mcpzip: all your MCP servers behind a few tools");
@@ -145,15 +172,23 @@ static void on_ping(struct server *srv, struct jsonrpc_msg *msg)
 static void on_tools_list(struct server *srv, struct jsonrpc_msg *msg)
 {
     cJSON *result = cJSON_CreateObject();
+    char *sig = NULL;
 
-    cJSON_AddItemToObject(result, "tools", metatools_list());
+    cJSON_AddItemToObject(result, "tools", metatools_list_exposed(srv->px, &sig));
+    pthread_mutex_lock(&srv->mu);
+    free(srv->exposed_sig);
+    srv->exposed_sig = sig;
+    pthread_mutex_unlock(&srv->mu);
     send_take(srv, jsonrpc_result_take(msg->id, result));
 }
 
 static void call_free(struct call *c)
 {
     cJSON_Delete(c->id);
-    cJSON_Delete(c->args);
+    cJSON_Delete(c->params);
+    cJSON_Delete(c->progress);
+    free(c->exposed);
+    free(c->method);
     free(c->key);
     cancel_destroy(&c->cancel);
     free(c);
@@ -163,11 +198,28 @@ static void *worker_main(void *arg)
 {
     struct call *c = arg;
     struct server *srv = c->srv;
+    struct metatool_ctx ctx = {.cancel = &c->cancel, .progress_token = c->progress};
     struct call **pp;
-    cJSON *result;
+    cJSON *result = NULL, *reply;
+    char *why = NULL;
     bool answer;
+    int code = 0;
 
-    result = c->tool->call(srv->px, c->args, &c->cancel);
+    if (c->tool != NULL) {
+        result = c->tool->call(srv->px, c->params, &ctx);
+    } else if (c->exposed != NULL) {
+        result = metatools_call_exposed(srv->px, c->exposed, c->params, &ctx);
+        if (result == NULL) {
+            code = JSONRPC_INVALID_PARAMS;
+            why = xasprintf("Unknown tool: %s. Call a server's tool through execute_tool "
+                            "{\"name\": \"server__tool\"}", c->exposed);
+        }
+    } else if (relay_call(srv->px, c->method, c->params, &ctx, &result, &code, &why) != 0)
+        result = NULL;
+    reply = result != NULL ? jsonrpc_result_take(c->id, result)
+                           : jsonrpc_error_new(c->id, code ? code : JSONRPC_INTERNAL_ERROR,
+                                               why != NULL ? why : "internal error");
+    free(why);
     pthread_mutex_lock(&srv->mu);
     for (pp = &srv->calls; *pp != NULL; pp = &(*pp)->next)
         if (*pp == c) {
@@ -178,9 +230,9 @@ static void *worker_main(void *arg)
     pthread_mutex_unlock(&srv->mu);
     /* After notifications/cancelled the client expects no response (MCP). */
     if (answer)
-        send_take(srv, jsonrpc_result_take(c->id, result));
+        send_take(srv, reply);
     else
-        cJSON_Delete(result);
+        cJSON_Delete(reply);
     call_free(c);
     pthread_mutex_lock(&srv->mu);
     srv->workers--;
@@ -191,7 +243,7 @@ static void *worker_main(void *arg)
 
 /* Starts a worker for a blocking meta-tool; answers with an error when it cannot. */
 static void start_worker(struct server *srv, struct jsonrpc_msg *msg, const struct metatool *t,
-                         const cJSON *args)
+                         const char *exposed, const cJSON *args)
 {
     struct call *c, *it;
     pthread_attr_t attr;
@@ -219,8 +271,11 @@ static void start_worker(struct server *srv, struct jsonrpc_msg *msg, const stru
     c->srv = srv;
     c->id = json_dup(msg->id);
     c->key = key;
+    c->method = xstrdup(msg->method);
     c->tool = t;
-    c->args = json_dup(args);
+    c->exposed = exposed != NULL ? xstrdup(exposed) : NULL;
+    c->params = json_dup(args);
+    c->progress = json_dup(json_get(json_get_obj(msg->params, "_meta"), "progressToken"));
     cancel_init(&c->cancel);
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -253,6 +308,13 @@ static void on_tools_call(struct server *srv, struct jsonrpc_msg *msg)
         return;
     }
     t = metatools_find(name);
+    if (t == NULL && strstr(name, "__") != NULL &&
+        (proxy_config(srv->px)->nexpose > 0 || proxy_config(srv->px)->expose_auto_tokens > 0)) {
+        /* Perhaps a pinned tool; the worker checks and calls it like execute_tool would. */
+        proxy_start(srv->px);
+        start_worker(srv, msg, NULL, name, args);
+        return;
+    }
     if (t == NULL) {
         text = xasprintf("Unknown tool: %s. mcpzip exposes search_tools, describe_tool, "
                          "execute_tool, proxy_status and proxy_refresh; call a server's tool "
@@ -269,7 +331,7 @@ static void on_tools_call(struct server *srv, struct jsonrpc_msg *msg)
     /* A client that skipped initialize still gets its catalog loaded. */
     proxy_start(srv->px);
     if (t->blocking) {
-        start_worker(srv, msg, t, args);
+        start_worker(srv, msg, t, NULL, args);
         return;
     }
     send_take(srv, jsonrpc_result_take(msg->id, t->call(srv->px, args, NULL)));
@@ -302,8 +364,20 @@ static const struct method requests[] = {
     {"tools/call", on_tools_call},
 };
 
+/* The client's roots changed: every connected upstream that asked for them hears it. */
+static void on_roots_changed(struct server *srv, struct jsonrpc_msg *msg)
+{
+    const struct config *cfg = proxy_config(srv->px);
+
+    (void)msg;
+    for (size_t i = 0; i < cfg->nservers; i++)
+        upstream_notify(proxy_upstream(srv->px, cfg->servers[i].name),
+                        "notifications/roots/list_changed", NULL);
+}
+
 static const struct method notifications[] = {
     {"notifications/cancelled", on_cancelled},
+    {"notifications/roots/list_changed", on_roots_changed},
 };
 
 static void dispatch(struct server *srv, struct jsonrpc_msg *msg)
@@ -318,12 +392,136 @@ static void dispatch(struct server *srv, struct jsonrpc_msg *msg)
             table[i].fn(srv, msg);
             return;
         }
+    if (msg->kind == JSONRPC_REQUEST && relay_has(msg->method)) {
+        proxy_start(srv->px);
+        start_worker(srv, msg, NULL, NULL, msg->params);
+        return;
+    }
     if (msg->kind == JSONRPC_REQUEST) {
         text = xasprintf("Method not found: %s", msg->method);
         send_error(srv, msg->id, JSONRPC_METHOD_NOT_FOUND, text);
         free(text);
     }
     /* Unknown notifications are ignored, as JSON-RPC requires. */
+}
+
+/* The client answered one of our requests: wake the thread that relays it. */
+static void deliver_answer(struct server *srv, struct jsonrpc_msg *msg)
+{
+    char *key = jsonrpc_id_key(msg->id);
+    struct outgoing *o;
+
+    pthread_mutex_lock(&srv->mu);
+    for (o = srv->outgoing; o != NULL; o = o->next)
+        if (!o->done && strcmp(o->key, key) == 0) {
+            o->response = msg->root;
+            msg->root = NULL;
+            o->done = true;
+            pthread_cond_signal(&o->cv);
+            break;
+        }
+    pthread_mutex_unlock(&srv->mu);
+    if (o == NULL)
+        LOG_DEBUG("ignored an answer to a request mcpzip did not send: %s", key);
+    free(key);
+}
+
+static struct timespec after_ms(int ms);
+
+/* proxy_client.request: sends a request to the client and waits for its answer. */
+static int client_request(void *ud, const char *method, cJSON *params, int timeout_ms,
+                          cJSON **result, char **why)
+{
+    struct server *srv = ud;
+    struct outgoing o = {0}, **po;
+    struct timespec ts = after_ms(timeout_ms);
+    unsigned n = 0;
+    char idtext[48];
+    cJSON *id;
+    int rc;
+
+    *result = NULL;
+    pthread_mutex_lock(&srv->mu);
+    for (struct outgoing *it = srv->outgoing; it != NULL; it = it->next)
+        n++;
+    if (srv->stopping || n >= SERVER_MAX_OUTGOING) {
+        pthread_mutex_unlock(&srv->mu);
+        cJSON_Delete(params);
+        *why = xstrdup(srv->stopping ? "mcpzip is shutting down" : "too many requests to the "
+                                                                   "client in flight");
+        return ERR_BUSY;
+    }
+    snprintf(idtext, sizeof(idtext), "mcpzip-%lu", ++srv->next_out_id);
+    id = cJSON_CreateString(idtext);
+    o.key = jsonrpc_id_key(id);
+    pthread_cond_init(&o.cv, NULL);
+    o.next = srv->outgoing;
+    srv->outgoing = &o;
+    pthread_mutex_unlock(&srv->mu);
+
+    send_take(srv, jsonrpc_request_take(id, method, params));
+    cJSON_Delete(id);
+
+    pthread_mutex_lock(&srv->mu);
+    while (!o.done)
+        if (pthread_cond_timedwait(&o.cv, &srv->mu, &ts) != 0)
+            break;
+    for (po = &srv->outgoing; *po != NULL; po = &(*po)->next)
+        if (*po == &o) {
+            *po = o.next;
+            break;
+        }
+    pthread_mutex_unlock(&srv->mu);
+    if (o.response != NULL && json_get(o.response, "result") != NULL) {
+        *result = cJSON_DetachItemFromObjectCaseSensitive(o.response, "result");
+        rc = 0;
+    } else if (o.response != NULL) {
+        const char *m = json_get_str(json_get_obj(o.response, "error"), "message");
+
+        *why = xstrdup(m != NULL ? m : "the client answered with an error");
+        *result = cJSON_DetachItemFromObjectCaseSensitive(o.response, "error");
+        rc = ERR_RPC;
+    } else {
+        *why = xasprintf(o.done ? "mcpzip is shutting down" : "the client did not answer %s "
+                                                               "in time", method);
+        rc = o.done ? ERR_SHUTDOWN : ERR_TIMEOUT;
+    }
+    cJSON_Delete(o.response);
+    free(o.key);
+    pthread_cond_destroy(&o.cv);
+    return rc;
+}
+
+/* proxy_client.notify */
+static void client_notify(void *ud, const char *method, cJSON *params)
+{
+    send_take(ud, jsonrpc_notification_take(method, params));
+}
+
+/* proxy_client.catalog_changed: when the pinned tools changed, tell the client. */
+static void client_catalog_changed(void *ud)
+{
+    struct server *srv = ud;
+    const struct config *cfg = proxy_config(srv->px);
+    char *sig = NULL;
+    bool changed;
+    cJSON *list;
+
+    if (cfg->nexpose == 0 && cfg->expose_auto_tokens <= 0)
+        return;
+    list = metatools_list_exposed(srv->px, &sig);
+    cJSON_Delete(list);
+    pthread_mutex_lock(&srv->mu);
+    changed = srv->exposed_sig != NULL && strcmp(srv->exposed_sig, sig) != 0;
+    if (changed) {
+        free(srv->exposed_sig);
+        srv->exposed_sig = sig;
+        sig = NULL;
+    }
+    pthread_mutex_unlock(&srv->mu);
+    free(sig);
+    if (changed)
+        send_take(srv, jsonrpc_notification_take("notifications/tools/list_changed", NULL));
 }
 
 static void on_line(void *ud, const char *line, size_t len, bool too_big)
@@ -350,8 +548,7 @@ static void on_line(void *ud, const char *line, size_t len, bool too_big)
     } else if (msg.kind == JSONRPC_REQUEST || msg.kind == JSONRPC_NOTIFICATION) {
         dispatch(srv, &msg);
     } else {
-        /* Responses to requests we never sent (mcpzip sends none yet). */
-        LOG_DEBUG("ignored a response from the client");
+        deliver_answer(srv, &msg);
     }
     free(why);
     jsonrpc_msg_clear(&msg);
@@ -371,6 +568,12 @@ struct server *server_new(struct proxy *px, int in_fd, int out_fd, int stop_fd)
     pthread_mutex_init(&srv->out_mu, NULL);
     pthread_mutex_init(&srv->mu, NULL);
     pthread_cond_init(&srv->cv, NULL);
+    {
+        struct proxy_client client = {.request = client_request, .notify = client_notify,
+                                      .catalog_changed = client_catalog_changed, .ud = srv};
+
+        proxy_set_client(px, &client);
+    }
     return srv;
 }
 
@@ -440,6 +643,11 @@ int server_run(struct server *srv)
             break;
     for (c = srv->calls; c != NULL; c = c->next)
         cancel_fire(&c->cancel, "mcpzip is shutting down");
+    /* Requests to a client that is gone will never be answered. */
+    for (struct outgoing *o = srv->outgoing; o != NULL; o = o->next) {
+        o->done = true;
+        pthread_cond_signal(&o->cv);
+    }
     pthread_mutex_unlock(&srv->mu);
     return 0;
 }
@@ -459,6 +667,12 @@ bool server_free(struct server *srv)
         return false;
     }
     pthread_mutex_unlock(&srv->mu);
+    {
+        struct proxy_client none = {0};
+
+        proxy_set_client(srv->px, &none);
+    }
+    free(srv->exposed_sig);
     if (srv->wake[0] >= 0)
         close(srv->wake[0]);
     if (srv->wake[1] >= 0)

@@ -68,6 +68,7 @@ struct upstream {
     int64_t last_used;           /* monotonic ms */
     int64_t connected_at;        /* wall ms */
     char *protocol;
+    cJSON *server_caps;          /* from the last initialize result */
 };
 
 int64_t upstream_now_ms(void)
@@ -270,6 +271,8 @@ static void handle_request(struct upstream *up, struct transport *t, struct json
 
     if (strcmp(msg->method, "ping") == 0) {
         reply = jsonrpc_result_take(msg->id, cJSON_CreateObject());
+    } else if (up->hooks.request != NULL && up->hooks.request(up->hooks.ud, up, msg)) {
+        return;
     } else {
         char *text = xasprintf("mcpzip does not support the %s request from upstream servers",
                                msg->method);
@@ -283,6 +286,8 @@ static void handle_request(struct upstream *up, struct transport *t, struct json
 
 static void handle_notification(struct upstream *up, struct jsonrpc_msg *msg)
 {
+    if (up->hooks.notification != NULL)
+        up->hooks.notification(up->hooks.ud, up, msg);
     if (strcmp(msg->method, "notifications/tools/list_changed") == 0) {
         LOG_INFO("[%s] tool list changed", up->cfg->name);
         if (up->hooks.tools_changed != NULL)
@@ -543,7 +548,7 @@ static bool known_version(const char *v)
 static int connect_now(struct upstream *up, int64_t deadline, struct cancel *cancel, char **why)
 {
     struct transport *t = NULL;
-    cJSON *params, *info, *result = NULL;
+    cJSON *params, *info, *caps, *result = NULL;
     const char *version;
     char *diag;
     int rc;
@@ -582,7 +587,8 @@ static int connect_now(struct upstream *up, int64_t deadline, struct cancel *can
     pthread_mutex_unlock(&up->mu);
 
     params = cJSON_CreateObject();
-    cJSON_AddObjectToObject(params, "capabilities");
+    caps = up->hooks.client_caps != NULL ? up->hooks.client_caps(up->hooks.ud) : NULL;
+    cJSON_AddItemToObject(params, "capabilities", caps != NULL ? caps : cJSON_CreateObject());
     cJSON_AddStringToObject(params, "protocolVersion", UPSTREAM_PROTOCOL);
     info = cJSON_AddObjectToObject(params, "clientInfo");
     cJSON_AddStringToObject(info, "name", "mcpzip");
@@ -599,6 +605,8 @@ static int connect_now(struct upstream *up, int64_t deadline, struct cancel *can
             pthread_mutex_lock(&up->mu);
             free(up->protocol);
             up->protocol = xstrdup(version);
+            cJSON_Delete(up->server_caps);
+            up->server_caps = json_dup(json_get_obj(result, "capabilities"));
             pthread_mutex_unlock(&up->mu);
             if (t->ops->negotiated != NULL)
                 t->ops->negotiated(t, version);
@@ -941,7 +949,58 @@ void upstream_free(struct upstream *up)
     dispose_dead(up);
     free(up->last_error);
     free(up->protocol);
+    cJSON_Delete(up->server_caps);
     pthread_cond_destroy(&up->cv);
     pthread_mutex_destroy(&up->mu);
     free(up);
+}
+
+/* Sends msg (consumed) on the live connection, if any, counting itself as its user. */
+static void send_live(struct upstream *up, cJSON *msg)
+{
+    struct transport *t;
+    char *text, *why = NULL;
+
+    pthread_mutex_lock(&up->mu);
+    t = up->state == UPSTREAM_CONNECTED ? up->t : NULL;
+    if (t != NULL)
+        t->users++;
+    pthread_mutex_unlock(&up->mu);
+    if (t == NULL) {
+        cJSON_Delete(msg);
+        return;
+    }
+    text = json_print(msg);
+    cJSON_Delete(msg);
+    if (t->ops->send(t, text, strlen(text), upstream_now_ms() + 10000, NULL, &why) != 0) {
+        LOG_DEBUG("[%s] could not send: %s", up->cfg->name, why);
+        free(why);
+    }
+    free(text);
+    pthread_mutex_lock(&up->mu);
+    t->users--;
+    pthread_cond_broadcast(&up->cv);
+    pthread_mutex_unlock(&up->mu);
+}
+
+void upstream_reply(struct upstream *up, const cJSON *id, cJSON *result, int code,
+                    const char *message)
+{
+    send_live(up, result != NULL ? jsonrpc_result_take(id, result)
+                                 : jsonrpc_error_new(id, code, message));
+}
+
+void upstream_notify(struct upstream *up, const char *method, cJSON *params)
+{
+    send_live(up, jsonrpc_notification_take(method, params));
+}
+
+cJSON *upstream_server_caps(struct upstream *up)
+{
+    cJSON *caps;
+
+    pthread_mutex_lock(&up->mu);
+    caps = json_dup(up->server_caps);
+    pthread_mutex_unlock(&up->mu);
+    return caps;
 }

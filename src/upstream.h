@@ -52,6 +52,14 @@ struct upstream_hooks {
     void (*tools_changed)(void *ud, struct upstream *up);
     /* A connection was established (on the connecting thread; must not block). */
     void (*connected)(void *ud, struct upstream *up);
+    /* Returns the capabilities to declare in initialize (new object, consumed), or NULL. */
+    cJSON *(*client_caps)(void *ud);
+    /* A request from the server other than ping (sampling, elicitation, roots...). Returns true
+     * when the hook took it and will answer with upstream_reply(); false gets the server a
+     * method-not-found error. Must not block: hand the work to another thread. */
+    bool (*request)(void *ud, struct upstream *up, const struct jsonrpc_msg *msg);
+    /* Any notification from the server (after tools/list_changed handling). Must not block. */
+    void (*notification)(void *ud, struct upstream *up, const struct jsonrpc_msg *msg);
     void *ud;
 };
 
@@ -100,6 +108,19 @@ int upstream_request(struct upstream *up, const char *method, cJSON *params, int
  */
 int upstream_list_tools(struct upstream *up, int timeout_ms, bool force, cJSON **tools,
                         char **why);
+
+/* Answers a request the server sent (see hooks.request): result (consumed) when non-NULL,
+ * else a JSON-RPC error with code and message. id is borrowed. Dropped when the connection the
+ * request came on is gone. */
+void upstream_reply(struct upstream *up, const cJSON *id, cJSON *result, int code,
+                    const char *message);
+
+/* Sends a notification (params consumed) if the server is connected; never connects. */
+void upstream_notify(struct upstream *up, const char *method, cJSON *params);
+
+/* Returns a copy of the capabilities the server declared at its last initialize, or NULL when
+ * it never connected. Caller frees. */
+cJSON *upstream_server_caps(struct upstream *up);
 
 /* Fills st (caller frees st->last_error and st->protocol). */
 void upstream_get_status(struct upstream *up, struct upstream_status *st);
