@@ -4,6 +4,7 @@
 // through execute_tool. So what the suite checks is mcpzip's own client side.
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,6 +19,7 @@ const bin = process.env.MCPZIP_BIN || path.join(root, 'mcpzip');
 const calls = {
   tools_call: [{ tool: 'add_numbers', args: { a: 5, b: 7 } }],
   'sse-retry': [{ tool: 'test_reconnection', args: {} }],
+  'elicitation-sep1034-client-defaults': [{ tool: 'test_client_elicitation_defaults', args: {} }],
 };
 
 function log(...a) {
@@ -35,7 +37,11 @@ const transport = new StdioClientTransport({
          XDG_CONFIG_HOME: path.join(home, 'config'), MCPZIP_LOG: process.env.MCPZIP_LOG || 'info' },
   stderr: 'inherit',
 });
-const client = new Client({ name: 'mcpzip-conformance-driver', version: '1.0.0' });
+// As a host would: it can elicit, accepts with no fields filled in, and lets the SDK apply the
+// schema's defaults. The request reaches it through mcpzip's relay.
+const client = new Client({ name: 'mcpzip-conformance-driver', version: '1.0.0' },
+  { capabilities: { elicitation: { form: { applyDefaults: true } } } });
+client.setRequestHandler(ElicitRequestSchema, async () => ({ action: 'accept', content: {} }));
 let code = 0;
 try {
   await client.connect(transport);

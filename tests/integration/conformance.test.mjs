@@ -25,7 +25,7 @@ export function runScenario(scenario) {
   }
 }
 
-for (const scenario of ['initialize', 'tools_call', 'sse-retry']) {
+for (const scenario of ['initialize', 'tools_call', 'sse-retry', 'elicitation-sep1034-client-defaults']) {
   test(`conformance client scenario ${scenario}`, () => {
     const { status, output } = runScenario(scenario);
     // eslint-disable-next-line no-control-regex
