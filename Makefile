@@ -65,7 +65,7 @@ unit: $(UNIT_BIN)
 
 integration: $(BIN)
 	@test -x $(NODE22) || { echo "integration tests need the npm peers: run 'make deps' first"; exit 1; }
-	MCPZIP_BIN=$(abspath $(BIN)) $(NODE22) --test --test-concurrency=2 tests/integration/
+	MCPZIP_BIN=$(abspath $(BIN)) $(NODE22) --test --test-concurrency=2 'tests/integration/*.test.mjs'
 
 # Unit and integration suites under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan:

@@ -14,39 +14,50 @@ import {
 } from './helpers.mjs';
 
 let sb;
-let p; // the shared proxy
+let p; // the shared proxy: use proxy()
 let fsRoot;
 let direct; // direct session to server-everything: the reference for "unchanged"
 let directEverything;
 let directMemory;
 let directFs;
 
+let config;
+
+// The shared proxy; if an earlier test crashed it, a new one is started so that one crash does
+// not fail every later test of the file (the crash itself is reported by the test that caused it).
+async function proxy() {
+  if (p && !p.exit) return p;
+  p = await sb.serveInit(config);
+  await p.waitTools({ everything: 10, memory: directMemory.length, filesystem: directFs.length });
+  return p;
+}
+
 before(async () => {
   sb = sandbox(null);
   fsRoot = sb.file('fsroot');
   fs.mkdirSync(fsRoot);
   fs.writeFileSync(path.join(fsRoot, 'hello.txt'), 'hello from the filesystem\nsecond line ✓\n');
-  const config = {
+  config = {
     mcpServers: {
       everything: sb.everything(),
       memory: sb.memory(),
       filesystem: sb.filesystem(fsRoot),
     },
   };
-  p = await sb.serveInit(config);
   direct = await directSession(sb, sb.everything());
   directEverything = await directTools(direct);
   const dm = await directSession(sb, sb.memory(sb.file('memory-direct.jsonl')));
   directMemory = await directTools(dm);
   const dfs = await directSession(sb, sb.filesystem(fsRoot));
   directFs = await directTools(dfs);
-  // The catalog is built in the background on a cold start: wait until all three are in.
-  await p.waitTools({ everything: 10, memory: directMemory.length, filesystem: directFs.length });
+  // The catalog is built in the background on a cold start: proxy() waits until all three are in.
+  await proxy();
 });
 
 after(async () => { await sb?.cleanup(); });
 
 test('tools/list returns exactly the five meta-tools in at most 2048 bytes', async () => {
+  const p = await proxy();
   const r = await p.call('tools/list', {});
   assert.deepEqual(r.tools.map((x) => x.name).sort(), [...META_TOOLS].sort());
   const bytes = Buffer.byteLength(JSON.stringify(r));
@@ -65,6 +76,7 @@ test('tools/list returns exactly the five meta-tools in at most 2048 bytes', asy
 // --- search_tools -----------------------------------------------------------------------------
 
 test('search "echo" ranks everything__echo first with the documented line format', async () => {
+  const p = await proxy();
   const r = await p.search('echo');
   assert.notEqual(r.isError, true);
   const lines = textOf(r).split('\n').filter((l) => /^\S+__\S+: /.test(l));
@@ -80,6 +92,7 @@ test('search "echo" ranks everything__echo first with the documented line format
 });
 
 test('search lists required and optional params with types', async () => {
+  const p = await proxy();
   const r = await p.search('sum of two numbers');
   const line = textOf(r).split('\n').find((l) => l.startsWith('everything__get-sum: '));
   assert.equal(line, 'everything__get-sum: Returns the sum of two numbers [a:number*, b:number*]');
@@ -90,6 +103,7 @@ test('search lists required and optional params with types', async () => {
 });
 
 test('search finds memory create_entities and filesystem read_text_file', async () => {
+  const p = await proxy();
   const r = await p.search('create entities knowledge graph');
   assert.ok(r.structuredContent.results.some((x) => x.name === 'memory__create_entities'), textOf(r));
   assert.equal(r.structuredContent.results[0].name, 'memory__create_entities', textOf(r));
@@ -99,6 +113,7 @@ test('search finds memory create_entities and filesystem read_text_file', async 
 });
 
 test('search shows only the first sentence of a long description (≤160 chars)', async () => {
+  const p = await proxy();
   const r = await p.search('read_text_file');
   const line = textOf(r).split('\n').find((l) => l.startsWith('filesystem__read_text_file: '));
   assert.ok(line, textOf(r));
@@ -109,6 +124,7 @@ test('search shows only the first sentence of a long description (≤160 chars)'
 });
 
 test('search limit and server filter are honoured', async () => {
+  const p = await proxy();
   const r = await p.search('file', { limit: 2 });
   assert.ok(r.structuredContent.results.length <= 2);
   assert.ok(r.structuredContent.results.length >= 1);
@@ -119,7 +135,25 @@ test('search limit and server filter are honoured', async () => {
   for (const x of rm.structuredContent.results) assert.equal(x.server, 'memory');
 });
 
+// Many tools share the query words (more candidates than the limit): the ranking must keep
+// exactly `limit` distinct results, best first, and a larger limit returns that many.
+test('search with more matches than the limit returns exactly limit results', async (t) => {
+  const s2 = sandbox(t);
+  const q = await s2.serveInit({ mcpServers: { f: s2.fake('--tools', '40') } });
+  await q.waitTools({ f: 49 });
+  for (const [query, limit, want] of [['generated tool number', undefined, 5], ['generated', 15, 15], ['generated', 3, 3]]) {
+    const r = await q.search(query, limit ? { limit } : {});
+    assert.notEqual(r.isError, true, textOf(r));
+    const res = r.structuredContent.results;
+    assert.equal(res.length, want, `${query} limit ${limit}: ${textOf(r)}`);
+    assert.equal(new Set(res.map((x) => x.name)).size, want, 'no duplicates');
+    for (let i = 1; i < res.length; i++) assert.ok(res[i - 1].score >= res[i].score, 'best first');
+    assert.ok(res.filter((x) => /^f__gen_\d+$/.test(x.name)).length >= want - 2, `mostly generated tools: ${textOf(r)}`);
+  }
+});
+
 test('search with no match says so, names the servers, and is not an error', async () => {
+  const p = await proxy();
   const r = await p.search('zqxjkvw nonexistentwordxyz');
   assert.notEqual(r.isError, true);
   const t = textOf(r);
@@ -129,6 +163,7 @@ test('search with no match says so, names the servers, and is not an error', asy
 });
 
 test('search_tools without a query is an isError result', async () => {
+  const p = await proxy();
   const r = await p.tool('search_tools', {});
   assertToolError(r, /query/i);
 });
@@ -136,6 +171,7 @@ test('search_tools without a query is an isError result', async () => {
 // --- describe_tool ----------------------------------------------------------------------------
 
 test('describe_tool returns the upstream definition unchanged, name prefixed', async () => {
+  const p = await proxy();
   for (const name of ['echo', 'get-sum', 'get-structured-content', 'trigger-long-running-operation']) {
     const up = directEverything.find((x) => x.name === name);
     const r = await p.describe(`everything__${name}`);
@@ -152,6 +188,7 @@ test('describe_tool returns the upstream definition unchanged, name prefixed', a
 });
 
 test('describe_tool matches every memory and filesystem tool schema', async () => {
+  const p = await proxy();
   for (const [server, tools] of [['memory', directMemory], ['filesystem', directFs]]) {
     for (const up of tools) {
       const d = JSON.parse(textOf(await p.describe(`${server}__${up.name}`)));
@@ -162,6 +199,7 @@ test('describe_tool matches every memory and filesystem tool schema', async () =
 });
 
 test('describe_tool of an unknown name is an error suggesting close names', async () => {
+  const p = await proxy();
   const r = await p.describe('everything__ecoh');
   assertToolError(r, /everything__echo/);
   const r2 = await p.describe('memory__create_entitie');
@@ -173,6 +211,7 @@ test('describe_tool of an unknown name is an error suggesting close names', asyn
 
 // Executes through the proxy and directly, and requires deep equality of the two results.
 async function sameAsDirect(name, args) {
+  const p = await proxy();
   const via = await p.execute(`everything__${name}`, args);
   const ref = await direct.call('tools/call', { name, arguments: args });
   assert.deepEqual(via, ref, `${name}: proxy result differs from the upstream's own`);
@@ -180,11 +219,13 @@ async function sameAsDirect(name, args) {
 }
 
 test('execute_tool passes text content through unchanged', async () => {
+  const p = await proxy();
   const r = await sameAsDirect('echo', { message: 'héllo "wörld" \\ \n ✓ 🎉' });
   assert.ok(textOf(r).includes('héllo "wörld" \\ \n ✓ 🎉'));
 });
 
 test('execute_tool passes image content through byte-identical', async () => {
+  const p = await proxy();
   const r = await sameAsDirect('get-tiny-image', {});
   const img = r.content.find((c) => c.type === 'image');
   assert.ok(img && img.data.length > 100, 'image content present');
@@ -193,33 +234,39 @@ test('execute_tool passes image content through byte-identical', async () => {
 });
 
 test('execute_tool passes structuredContent through unchanged', async () => {
+  const p = await proxy();
   const r = await sameAsDirect('get-structured-content', { location: 'Chicago' });
   assert.ok(r.structuredContent);
 });
 
 test('execute_tool passes resource links and annotated content unchanged', async () => {
+  const p = await proxy();
   await sameAsDirect('get-resource-links', { count: 3 });
   await sameAsDirect('get-annotated-message', { messageType: 'error', includeImage: true });
   await sameAsDirect('get-sum', { a: 2, b: 40 });
 });
 
 test('execute_tool propagates an upstream isError result unchanged', async () => {
+  const p = await proxy();
   const r = await sameAsDirect('get-sum', { a: 'not a number' });
   assert.equal(r.isError, true);
 });
 
 test('execute_tool accepts arguments as a JSON string holding an object', async () => {
+  const p = await proxy();
   const r = await p.execute('everything__get-sum', JSON.stringify({ a: 1, b: 2 }));
   const ref = await direct.call('tools/call', { name: 'get-sum', arguments: { a: 1, b: 2 } });
   assert.deepEqual(r, ref);
 });
 
 test('execute_tool without arguments calls a no-argument tool', async () => {
+  const p = await proxy();
   const r = await p.execute('everything__get-tiny-image');
   assert.ok(r.content.some((c) => c.type === 'image'), JSON.stringify(r).slice(0, 300));
 });
 
 test('execute_tool rejects arguments that are not an object', async () => {
+  const p = await proxy();
   for (const bad of [42, [1, 2], 'not json', '[1,2]', '"str"', '42', true]) {
     const r = await p.execute('everything__echo', bad);
     assertToolError(r);
@@ -228,12 +275,14 @@ test('execute_tool rejects arguments that are not an object', async () => {
 });
 
 test('execute_tool of an unknown server prefix or a name without prefix is an error', async () => {
+  const p = await proxy();
   assertToolError(await p.execute('nosuchserver__echo', { message: 'x' }), /nosuchserver/);
   assertToolError(await p.execute('echo', { message: 'x' }));
   assertToolError(await p.tool('execute_tool', {}), /name/i);
 });
 
 test('execute_tool on memory and filesystem works end to end', async () => {
+  const p = await proxy();
   const c = await p.execute('memory__create_entities', {
     entities: [{ name: 'mcpzip_test_entity', entityType: 'thing', observations: ['created via proxy'] }],
   });
@@ -253,6 +302,7 @@ test('execute_tool on memory and filesystem works end to end', async () => {
 const STATES = ['connected', 'idle', 'failed', 'needs-auth', 'disabled', 'connecting'];
 
 test('proxy_status reports every server with the documented fields and totals', async () => {
+  const p = await proxy();
   const r = await p.tool('proxy_status', {});
   assert.notEqual(r.isError, true);
   assert.ok(textOf(r).length > 0);
@@ -269,7 +319,8 @@ test('proxy_status reports every server with the documented fields and totals', 
   }
   assert.equal(st.servers.find((s) => s.name === 'memory').tools, directMemory.length);
   assert.equal(st.servers.find((s) => s.name === 'filesystem').tools, directFs.length);
-  assert.deepEqual(st.totals, { servers: 3, tools: sum });
+  assert.equal(st.totals.servers, 3);
+  assert.equal(st.totals.tools, sum);
   // Servers used above are running: their pid is a live process.
   const ev = st.servers.find((s) => s.name === 'everything');
   if (ev.state === 'connected') {
@@ -279,6 +330,7 @@ test('proxy_status reports every server with the documented fields and totals', 
 });
 
 test('proxy_refresh of one server reports ok with no changes', async () => {
+  const p = await proxy();
   const r = await p.refresh('memory');
   assert.notEqual(r.isError, true, textOf(r));
   const s = r.structuredContent.servers;
@@ -290,12 +342,14 @@ test('proxy_refresh of one server reports ok with no changes', async () => {
 });
 
 test('proxy_refresh of all servers covers all three', async () => {
+  const p = await proxy();
   const r = await p.refresh();
   assert.deepEqual(r.structuredContent.servers.map((s) => s.name).sort(), ['everything', 'filesystem', 'memory']);
   for (const s of r.structuredContent.servers) assert.equal(s.ok, true, JSON.stringify(s));
 });
 
 test('proxy_refresh of an unknown server is an error', async () => {
+  const p = await proxy();
   assertToolError(await p.refresh('nosuchserver'), /nosuchserver/);
 });
 

@@ -139,7 +139,7 @@ test('tools/list pagination: all pages are fetched into the catalog', async (t) 
   assert.equal(st.servers[0].tools, 34, '9 base tools + 25 generated');
   const d = JSON.parse(textOf(await p.describe('f__gen_24')));
   assert.equal(d.name, 'f__gen_24');
-  const r = await p.search('generated tool number 24');
+  const r = await p.search('gen_24');
   assert.ok(r.structuredContent.results.some((x) => x.name === 'f__gen_24'), textOf(r));
   // More than one tools/list request carried a cursor.
   assert.ok(recorded(rec).filter((m) => m.method === 'tools/list' && m.params?.cursor).length >= 8);
