@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "cli_clients.h"
 #include "err.h"
 #include "fsutil.h"
 #include "json.h"
@@ -369,6 +370,21 @@ static void *refresh_worker(void *arg)
     return NULL;
 }
 
+/* True when srv's command is this binary or any program called mcpzip. */
+static bool starts_self(const struct config_server *srv)
+{
+    char *self = cli_common_self_path();
+    cJSON *e = cJSON_CreateObject();
+    bool yes;
+
+    if (srv->command != NULL)
+        cJSON_AddStringToObject(e, "command", srv->command);
+    yes = srv->transport == CONFIG_STDIO && cli_clients_is_self(NULL, e, self);
+    cJSON_Delete(e);
+    free(self);
+    return yes;
+}
+
 struct cli_refresh *cli_common_refresh(struct cli_session *s, FILE *out, bool only_unloaded,
                                        const char *only_name, size_t *n)
 {
@@ -388,10 +404,18 @@ struct cli_refresh *cli_common_refresh(struct cli_session *s, FILE *out, bool on
             continue;
         if (only_unloaded && cs != NULL && cs->loaded)
             continue;
-        p.r[p.n++].name = srv->name;
+        p.r[p.n].name = srv->name;
+        if (starts_self(srv)) {
+            /* Starting it would start mcpzip, which would start it again, without end. */
+            p.r[p.n].done = true;
+            p.r[p.n].rc = ERR_INVALID;
+            p.r[p.n].why = xstrdup("not started: its command is mcpzip itself");
+        }
+        p.n++;
     }
     catalog_release(proxy_catalog(s->px), snap);
-    p.remaining = p.n;
+    for (size_t i = 0; i < p.n; i++)
+        p.remaining += !p.r[i].done;
     p.out = p.n > 0 ? out : NULL;
     p.live = p.out != NULL && isatty(fileno(p.out));
     p.utf8 = utf8_locale();
@@ -405,6 +429,16 @@ struct cli_refresh *cli_common_refresh(struct cli_session *s, FILE *out, bool on
         progress_draw(&p, tick, true);
     /* Every server at once: the slowest one bounds the wait, not their sum. */
     for (size_t i = 0; i < p.n; i++) {
+        if (p.r[i].done) {
+            if (p.out != NULL && !p.live) {
+                struct buf b = {0};
+
+                progress_line(&p, i, &b, 0);
+                fprintf(p.out, "%s\n", b.s);
+                buf_free(&b);
+            }
+            continue;
+        }
         workers[i].p = &p;
         workers[i].i = i;
         workers[i].started = pthread_create(&workers[i].th, NULL, refresh_worker, &workers[i]) == 0;

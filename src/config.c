@@ -309,6 +309,58 @@ static int read_server(struct config *cfg, const cJSON *entry, struct config_ser
     return 0;
 }
 
+/*
+ * "search.llm": {"provider": "gemini"|"openai", "base_url", "model", "api_key_env",
+ * "timeout_ms"}. Without it, a Gemini key (gemini_api_key or $GEMINI_API_KEY) turns on Gemini
+ * with search.model, as in the Rust mcpzip.
+ */
+static int read_llm(struct config *cfg, const cJSON *llm, char **why)
+{
+    static const char *const fields[] = {"provider", "base_url", "model", "api_key_env",
+                                         "timeout_ms", NULL};
+    const char *provider = json_get_str(llm, "provider"), *base = json_get_str(llm, "base_url");
+    const char *model = json_get_str(llm, "model"), *keyenv = json_get_str(llm, "api_key_env");
+    int timeout = CONFIG_DEFAULT_LLM_TIMEOUT_MS;
+
+    if (llm != NULL && !cJSON_IsNull(llm) && !cJSON_IsObject(llm)) {
+        *why = xasprintf("%s: \"search.llm\" must be an object like {\"provider\": \"openai\", "
+                         "\"base_url\": \"http://127.0.0.1:8080/v1\", \"model\": \"...\"}",
+                         cfg->path);
+        return ERR_INVALID;
+    }
+    check_fields(cfg, llm, fields, "search.llm");
+    if (read_int(llm, "timeout_ms", 100, 60000, &timeout, "search.llm.", cfg->path, why) != 0)
+        return ERR_INVALID;
+    if (provider == NULL)
+        provider = base != NULL && cfg->gemini_api_key == NULL ? "openai" : "gemini";
+    if (strcmp(provider, "gemini") != 0 && strcmp(provider, "openai") != 0) {
+        *why = xasprintf("%s: search.llm.provider \"%s\" is not known; use \"gemini\" or "
+                         "\"openai\" (any OpenAI-compatible server)", cfg->path, provider);
+        return ERR_INVALID;
+    }
+    if (keyenv != NULL && getenv(keyenv) != NULL && *getenv(keyenv) != '\0')
+        cfg->llm_api_key = xstrdup(getenv(keyenv));
+    else if (strcmp(provider, "gemini") == 0 && cfg->gemini_api_key != NULL)
+        cfg->llm_api_key = xstrdup(cfg->gemini_api_key);
+    if (strcmp(provider, "gemini") == 0 && cfg->llm_api_key == NULL)
+        return 0; /* no key: keyword search only */
+    if (strcmp(provider, "openai") == 0 && base == NULL) {
+        *why = xasprintf("%s: search.llm needs \"base_url\" for an OpenAI-compatible server, "
+                         "e.g. \"http://127.0.0.1:8080/v1\"", cfg->path);
+        return ERR_INVALID;
+    }
+    if (strcmp(provider, "openai") == 0 && model == NULL) {
+        *why = xasprintf("%s: search.llm needs \"model\" for an OpenAI-compatible server",
+                         cfg->path);
+        return ERR_INVALID;
+    }
+    cfg->llm_provider = xstrdup(provider);
+    cfg->llm_base_url = xstrdup(base != NULL ? base : CONFIG_GEMINI_BASE);
+    cfg->llm_model = xstrdup(model != NULL ? model : cfg->search_model);
+    cfg->llm_timeout_ms = timeout;
+    return 0;
+}
+
 /* "expose": "auto", "auto:N", or an array of tool names and globs ("slack__*"). */
 static int read_expose(struct config *cfg, const cJSON *v, char **why)
 {
@@ -438,6 +490,8 @@ int config_parse(const char *text, size_t len, const char *path, struct config *
         goto out;
     cfg->search_default_limit = limit;
     cfg->max_message_bytes = (size_t)maxmsg;
+    if (read_llm(cfg, json_get(search, "llm"), why) != 0)
+        goto out;
     if (read_expose(cfg, json_get(root, "expose"), why) != 0)
         goto out;
     *out = cfg;
@@ -547,5 +601,9 @@ void config_free(struct config *cfg)
     free(cfg->path);
     free(cfg->gemini_api_key);
     free(cfg->search_model);
+    free(cfg->llm_provider);
+    free(cfg->llm_base_url);
+    free(cfg->llm_model);
+    free(cfg->llm_api_key);
     free(cfg);
 }

@@ -28,6 +28,8 @@
 #define CONFIG_DEFAULT_MAX_MESSAGE (16u * 1024u * 1024u)
 #define CONFIG_DEFAULT_MODEL "gemini-2.0-flash"
 #define CONFIG_DEFAULT_EXPOSE_TOKENS 10000
+#define CONFIG_DEFAULT_LLM_TIMEOUT_MS 2000
+#define CONFIG_GEMINI_BASE "https://generativelanguage.googleapis.com/v1beta"
 
 enum config_transport { CONFIG_STDIO, CONFIG_HTTP, CONFIG_SSE };
 
@@ -60,6 +62,12 @@ struct config {
     size_t nservers;
     char *gemini_api_key;            /* $GEMINI_API_KEY wins over the file; NULL if neither */
     char *search_model;
+    /* Optional LLM re-ranking of search results ("search.llm"): off when llm_provider is NULL. */
+    char *llm_provider;              /* "gemini" or "openai" (any OpenAI-compatible server) */
+    char *llm_base_url;              /* API root, e.g. https://generativelanguage.googleapis.com/v1beta */
+    char *llm_model;
+    char *llm_api_key;               /* from gemini_api_key / GEMINI_API_KEY / llm.api_key_env */
+    int llm_timeout_ms;              /* hard deadline per search, default 2000 */
     int search_default_limit;
     int idle_timeout_minutes;        /* 0 = never disconnect idle servers */
     int call_timeout_seconds;

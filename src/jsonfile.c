@@ -370,12 +370,12 @@ static struct op *edit_script(const struct lines *a, const struct lines *b, size
                 ops[k++] = (struct op){' ', pre + i, pre + j};
                 i++;
                 j++;
-            } else if (j < m && (i == n || lcs[i * (m + 1) + j + 1] >= lcs[(i + 1) * (m + 1) + j])) {
-                ops[k++] = (struct op){'+', pre + i, pre + j};
-                j++;
-            } else {
+            } else if (i < n && (j == m || lcs[(i + 1) * (m + 1) + j] >= lcs[i * (m + 1) + j + 1])) {
                 ops[k++] = (struct op){'-', pre + i, pre + j};
                 i++;
+            } else {
+                ops[k++] = (struct op){'+', pre + i, pre + j};
+                j++;
             }
         }
         free(lcs);

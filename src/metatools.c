@@ -18,6 +18,7 @@
 #include "err.h"
 #include "json.h"
 #include "jsonrpc.h"
+#include "llmrank.h"
 #include "log.h"
 #include "search.h"
 #include "upstream.h"
@@ -28,6 +29,7 @@
 #define META_PARAMS_MAX 8
 #define META_SUGGEST 3
 #define META_INSTRUCTION_SERVERS 24
+#define META_LLM_CANDIDATES 30
 
 /*
  * The definitions clients load into the model's context on every turn. Every byte counts:
@@ -264,6 +266,72 @@ static bool int_arg(const cJSON *args, const char *key, int min, int max, int *o
     return true;
 }
 
+/* True when query names the tool itself (any case; '-', '_' and ' ' alike), with or without
+ * its server prefix: search.c ranks such a tool first, and no model may move it. */
+static bool names_tool(const char *query, const char *name)
+{
+    const char *sep = strstr(name, "__");
+
+    for (int pass = 0; pass < 2; pass++) {
+        const char *a = query, *b = pass == 0 ? name : (sep != NULL ? sep + 2 : name);
+
+        while (*a != '\0' && *b != '\0') {
+            char x = (char)tolower((unsigned char)*a), y = (char)tolower((unsigned char)*b);
+
+            if (x == '-' || x == ' ')
+                x = '_';
+            if (y == '-' || y == ' ')
+                y = '_';
+            if (x != y)
+                break;
+            a++, b++;
+        }
+        if (*a == '\0' && *b == '\0')
+            return true;
+    }
+    return false;
+}
+
+/*
+ * Keyword ranking, then, when a model is configured, its re-ranking of the top candidates:
+ * the tools it names come first in its order, the rest keep the keyword order. Any failure of
+ * the model leaves the keyword ranking as it was.
+ */
+static size_t rank(struct proxy *px, struct catalog_snap *snap, const char *query,
+                   const char *only, struct search_hit *out, size_t limit)
+{
+    struct llmrank *llm = proxy_llm(px);
+    struct search_hit cand[META_LLM_CANDIDATES];
+    const char *names[META_LLM_CANDIDATES], *lines[META_LLM_CANDIDATES];
+    size_t order[META_LLM_CANDIDATES], n, k, norder, i;
+    bool used[META_LLM_CANDIDATES] = {false};
+
+    if (llm == NULL || *query == '\0')
+        return search_query(catalog_index(snap), query, only, out, limit);
+    n = search_query(catalog_index(snap), query, only, cand, META_LLM_CANDIDATES);
+    if (n < 2 || names_tool(query, snap->tools[cand[0].doc].name)) {
+        k = n < limit ? n : limit;
+        memcpy(out, cand, k * sizeof(*out));
+        return k;
+    }
+    for (i = 0; i < n; i++) {
+        names[i] = snap->tools[cand[i].doc].name;
+        lines[i] = metatools_result_line(names[i], snap->tools[cand[i].doc].def);
+    }
+    norder = llmrank_rank(llm, query, names, lines, n, snap->version, order, NULL);
+    for (i = 0; i < n; i++)
+        free((char *)lines[i]);
+    k = 0;
+    for (i = 0; i < norder && k < limit; i++) {
+        out[k++] = cand[order[i]];
+        used[order[i]] = true;
+    }
+    for (i = 0; i < n && k < limit; i++)
+        if (!used[i])
+            out[k++] = cand[i];
+    return k;
+}
+
 static cJSON *search_tools(struct proxy *px, const cJSON *args, struct metatool_ctx *ctx)
 {
     const struct config *cfg = proxy_config(px);
@@ -316,7 +384,7 @@ static cJSON *search_tools(struct proxy *px, const cJSON *args, struct metatool_
                                  "message\", or give a tool name.");
         goto out;
     }
-    n = search_query(catalog_index(snap), query, only, hits, (size_t)limit);
+    n = rank(px, snap, query, only, hits, (size_t)limit);
     results = cJSON_CreateArray();
     for (i = 0; i < n; i++) {
         const struct catalog_tool *t = &snap->tools[hits[i].doc];
@@ -808,6 +876,11 @@ cJSON *metatools_call_exposed(struct proxy *px, const char *name, const cJSON *a
     result = execute_tool(px, a, ctx);
     cJSON_Delete(a);
     return result;
+}
+
+bool metatools_blocking(struct proxy *px, const struct metatool *t)
+{
+    return t->blocking || (t->call == search_tools && proxy_llm(px) != NULL);
 }
 
 const struct metatool *metatools_find(const char *name)

@@ -35,6 +35,10 @@ struct metatool {
 /* Returns the meta-tool called name, or NULL. */
 const struct metatool *metatools_find(const char *name);
 
+/* True when t may wait (on an upstream, or on a language model for search): run it off the
+ * reader thread. */
+bool metatools_blocking(struct proxy *px, const struct metatool *t);
+
 /* Returns a new array of the meta-tools' definitions for tools/list. */
 cJSON *metatools_list(void);
 

@@ -13,6 +13,7 @@
 #include "err.h"
 #include "json.h"
 #include "jsonrpc.h"
+#include "llmrank.h"
 #include "log.h"
 #include "xmem.h"
 
@@ -35,6 +36,7 @@ struct proxy {
     struct catalog *cat;
     struct proc_spawner *spawner;
     struct http_lib *http;
+    struct llmrank *llm;
     struct slot *slots; /* config order */
     size_t nslots;
     pthread_mutex_t mu; /* guards slots[].refreshing/again, threads, stopping, started */
@@ -85,6 +87,11 @@ struct refresh_job {
 const struct config *proxy_config(struct proxy *px)
 {
     return px->cfg;
+}
+
+struct llmrank *proxy_llm(struct proxy *px)
+{
+    return px->llm;
 }
 
 struct catalog *proxy_catalog(struct proxy *px)
@@ -561,6 +568,7 @@ struct proxy *proxy_new(const struct config *cfg)
     catalog_load_async(px->cat);
     free(cache);
     px->http = http_lib_new("mcpzip/" MCPZIP_VERSION);
+    px->llm = llmrank_new(cfg, px->http);
     opts.spawner = px->spawner;
     opts.http = px->http;
     opts.drop_env = drop_env;
@@ -636,6 +644,7 @@ void proxy_free(struct proxy *px)
     free(px->slots);
     catalog_free(px->cat);
     proc_spawner_free(px->spawner);
+    llmrank_free(px->llm);
     http_lib_free(px->http);
     while (px->watches != NULL) {
         struct watch *w = px->watches;

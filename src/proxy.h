@@ -28,6 +28,7 @@
 #define PROXY_REFRESH_TIMEOUT_MS 30000
 
 struct proxy;
+struct llmrank;
 
 /* cfg is borrowed and must outlive the proxy. Loads the catalog cache (warning on problems). */
 struct proxy *proxy_new(const struct config *cfg);
@@ -37,6 +38,8 @@ void proxy_shutdown(struct proxy *px);
 void proxy_free(struct proxy *px);
 
 const struct config *proxy_config(struct proxy *px);
+/* The language model that re-ranks searches, or NULL when none is configured. */
+struct llmrank *proxy_llm(struct proxy *px);
 struct catalog *proxy_catalog(struct proxy *px);
 /* Returns the upstream named name, or NULL when no such server is configured. */
 struct upstream *proxy_upstream(struct proxy *px, const char *name);

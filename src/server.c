@@ -330,7 +330,7 @@ static void on_tools_call(struct server *srv, struct jsonrpc_msg *msg)
     }
     /* A client that skipped initialize still gets its catalog loaded. */
     proxy_start(srv->px);
-    if (t->blocking) {
+    if (metatools_blocking(srv->px, t)) {
         start_worker(srv, msg, t, NULL, args);
         return;
     }
