@@ -96,8 +96,9 @@ demo: $(BIN)
 	./demo/run.sh
 
 install: $(BIN)
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/mcpzip
+	install -m 0644 docs/mcpzip.1 $(DESTDIR)$(PREFIX)/share/man/man1/mcpzip.1
 
 clean:
 	rm -rf build build-asan mcpzip mcpzip-asan

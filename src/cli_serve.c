@@ -51,6 +51,37 @@ static int setup_signals(int *stop_r)
     return 0;
 }
 
+#define SERVE_MAX_DEPTH 4
+
+/*
+ * A config whose server runs mcpzip with that same config would start itself forever. Each serve
+ * tells its children (through the environment they inherit) its config path and nesting depth;
+ * a child asked to serve the same config, or nested too deep, refuses with a message that its
+ * parent shows as that server's error.
+ */
+static int refuse_recursion(const struct config *cfg)
+{
+    const char *parent = getenv("MCPZIP_PARENT_CONFIG"), *d = getenv("MCPZIP_DEPTH");
+    long depth = d != NULL ? strtol(d, NULL, 10) : 0;
+    char next[32];
+
+    if (parent != NULL && strcmp(parent, cfg->path) == 0) {
+        fprintf(stderr, "mcpzip: refusing to start: a server in %s runs mcpzip with this same "
+                        "config, which would start itself forever; remove that entry\n",
+                cfg->path);
+        return -1;
+    }
+    if (depth >= SERVE_MAX_DEPTH) {
+        fprintf(stderr, "mcpzip: refusing to start: mcpzip is nested %ld levels deep; a config "
+                        "probably runs mcpzip through another config that runs it back\n", depth);
+        return -1;
+    }
+    snprintf(next, sizeof(next), "%ld", depth + 1);
+    setenv("MCPZIP_PARENT_CONFIG", cfg->path, 1);
+    setenv("MCPZIP_DEPTH", next, 1);
+    return 0;
+}
+
 static void usage(FILE *f)
 {
     fputs("usage: mcpzip serve [--config PATH] [--log-file PATH]\n"
@@ -100,6 +131,11 @@ int cli_serve_main(int argc, char **argv)
     }
     for (size_t w = 0; w < cfg->nwarnings; w++)
         LOG_WARN("%s", cfg->warnings[w]);
+    if (refuse_recursion(cfg) != 0) {
+        config_free(cfg);
+        log_close();
+        return 1;
+    }
     if (isatty(STDIN_FILENO))
         fprintf(stderr, "mcpzip serve speaks MCP (JSON-RPC) on stdin/stdout and is meant to be "
                         "started by an MCP client such as Claude Code. Press Ctrl-D to quit.\n");

@@ -617,6 +617,25 @@ static int connect_now(struct upstream *up, int64_t deadline, struct cancel *can
         *why = xasprintf("server \"%s\" did not answer initialize in time%s%s", up->cfg->name,
                          diag ? "; its last stderr output: " : "", diag ? diag : "");
         free(diag);
+    } else if (rc == ERR_CLOSED) {
+        /* The server died before answering (a write to it failed, or its stdout closed). Its
+         * reader reports how it ended and what it printed; wait a moment for that. */
+        for (int i = 0; i < 50; i++) {
+            bool reported;
+
+            pthread_mutex_lock(&up->mu);
+            reported = up->t != t && up->last_error != NULL;
+            if (reported) {
+                free(*why);
+                *why = xstrdup(up->last_error);
+            }
+            pthread_mutex_unlock(&up->mu);
+            if (reported)
+                break;
+            struct timespec ts = {.tv_sec = 0, .tv_nsec = 10000000L};
+
+            nanosleep(&ts, NULL);
+        }
     } else if (rc == ERR_RPC) {
         char *msg = xasprintf("%s (during initialize)", *why);
 
