@@ -40,6 +40,7 @@ struct snap_priv {
     struct shared_tools **held; /* one per server, may be NULL */
     pthread_mutex_t index_mu;   /* builds the index once */
     struct search_index *index; /* NULL until catalog_index() */
+    char **texts;               /* CATALOG_TEXT_SLOTS per tool, filled on first use */
 };
 
 struct catalog {
@@ -117,6 +118,9 @@ static void snap_free(struct snap_priv *sp)
 
     search_index_free(sp->index);
     pthread_mutex_destroy(&sp->index_mu);
+    for (i = 0; i < sp->pub.ntools * CATALOG_TEXT_SLOTS; i++)
+        free(sp->texts[i]);
+    free(sp->texts);
     for (i = 0; i < sp->pub.ntools; i++)
         free(sp->pub.tools[i].name);
     free(sp->pub.tools);
@@ -170,6 +174,7 @@ static struct snap_priv *build(struct catalog *cat)
         struct catalog_server *cs = &sp->pub.servers[i];
 
         cs->name = e->name;
+        cs->disabled = config_find(cat->cfg, e->name)->disabled;
         cs->loaded = e->tools != NULL;
         cs->live = e->live;
         cs->stale = e->stale;
@@ -196,7 +201,36 @@ static struct snap_priv *build(struct catalog *cat)
     sp->pub.ntools = n;
     qsort(sp->pub.tools, n, sizeof(*sp->pub.tools), cmp_tool);
     pthread_mutex_init(&sp->index_mu, NULL);
+    sp->texts = xcalloc(n * CATALOG_TEXT_SLOTS + 1, sizeof(char *));
     return sp;
+}
+
+const char *catalog_text(struct catalog_snap *snap, size_t tool, unsigned slot,
+                         catalog_fmt_cb fmt)
+{
+    struct snap_priv *sp = (struct snap_priv *)snap;
+    char **cell = &sp->texts[tool * CATALOG_TEXT_SLOTS + slot];
+    char *text = __atomic_load_n(cell, __ATOMIC_ACQUIRE), *expected = NULL;
+
+    if (text != NULL)
+        return text;
+    text = fmt(snap->tools[tool].name, snap->tools[tool].def);
+    /* Two threads may format the same tool at once; the first to publish wins. */
+    if (!__atomic_compare_exchange_n(cell, &expected, text, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE)) {
+        free(text);
+        text = expected;
+    }
+    return text;
+}
+
+bool catalog_all_ready(const struct catalog_snap *snap)
+{
+    for (size_t i = 0; i < snap->nservers; i++)
+        if (!snap->servers[i].disabled &&
+            (!snap->servers[i].loaded || snap->servers[i].last_error != NULL))
+            return false;
+    return true;
 }
 
 const struct search_index *catalog_index(struct catalog_snap *snap)
@@ -419,8 +453,9 @@ static int load_header(struct catalog *cat, const char *text, size_t len, char *
     cJSON_ArrayForEach(it, summary) {
         struct entry *e = find_entry(cat, it->string);
 
-        /* A server refreshed live already knows better than the cache. */
-        if (e == NULL || e->tools != NULL)
+        /* A server refreshed live already knows better than the cache; a disabled one shows
+         * nothing. */
+        if (e == NULL || e->tools != NULL || config_find(cat->cfg, e->name)->disabled)
             continue;
         if (json_get_num(it, "tools", &v) && v >= 0 && v <= 1e6 && v == (double)(long)v)
             e->summary_count = (long)v;
@@ -461,7 +496,9 @@ static int load_body(struct catalog *cat, const char *text, size_t len, char **w
         struct entry *e = find_entry(cat, it->string);
         cJSON *tools, *t, *next;
 
-        if (e != NULL && e->tools == NULL && cJSON_IsArray(it)) {
+        const struct config_server *cs = config_find(cat->cfg, it->string);
+
+        if (e != NULL && e->tools == NULL && cJSON_IsArray(it) && cs != NULL && !cs->disabled) {
             tools = cJSON_DetachItemViaPointer((cJSON *)servers, (cJSON *)it);
             /* Keep only well-formed tools, as a live refresh would. */
             for (t = tools->child; t != NULL; t = next) {

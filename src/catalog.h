@@ -49,6 +49,7 @@ struct catalog_server {
     bool loaded;          /* has a list (from the cache or live) */
     bool live;            /* refreshed by this process at least once */
     bool stale;           /* the last refresh failed; the list is older */
+    bool disabled;        /* "disabled": true in the config: never loaded */
     int64_t refreshed_at; /* wall ms of the list's last successful refresh, 0 = never */
     char *last_error;     /* of the last refresh, or NULL */
 };
@@ -104,6 +105,17 @@ void catalog_mark_failed(struct catalog *cat, const char *server, const char *wh
 /* Returns the current snapshot with a reference held; release it with catalog_release(). */
 struct catalog_snap *catalog_acquire(struct catalog *cat);
 void catalog_release(struct catalog *cat, struct catalog_snap *snap);
+
+/* Text derived from one tool once per snapshot (the search result line, the short
+ * description) instead of on every search. fmt builds it (newly allocated) the first time;
+ * later calls return the same string, which lives as long as the snapshot. Any thread. */
+typedef char *(*catalog_fmt_cb)(const char *name, const cJSON *def);
+const char *catalog_text(struct catalog_snap *snap, size_t tool, unsigned slot,
+                         catalog_fmt_cb fmt);
+#define CATALOG_TEXT_SLOTS 2
+
+/* True when every enabled server has a tool list and none failed its last refresh. */
+bool catalog_all_ready(const struct catalog_snap *snap);
 
 /* Returns the snapshot's search index, building it on first use (any thread; once). */
 const struct search_index *catalog_index(struct catalog_snap *snap);

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,6 +117,9 @@ int cli_serve_main(int argc, char **argv)
             return 1;
         }
     }
+    /* Every thread would otherwise get its own malloc arena: with dozens of upstream reader
+     * threads that multiplies the resident memory of what they parse (bench/README.md). */
+    mallopt(M_ARENA_MAX, 2);
     if (log_init(getenv("MCPZIP_LOG"), log_path, &why) != 0) {
         fprintf(stderr, "mcpzip: %s\n", why);
         free(why);

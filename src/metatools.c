@@ -126,6 +126,16 @@ static void first_sentence(struct buf *b, const char *text)
             b->s[i] = ' ';
 }
 
+/* The first sentence of a tool's description (catalog_text formatter). */
+static char *short_description(const char *name, const cJSON *def)
+{
+    struct buf d = {0};
+
+    (void)name;
+    first_sentence(&d, json_get_str(def, "description"));
+    return buf_take(&d);
+}
+
 static const char *param_type(const cJSON *schema)
 {
     const cJSON *type = json_get(schema, "type");
@@ -220,7 +230,7 @@ static void state_notes(struct buf *b, struct proxy *px, const struct catalog_sn
 
         if (only != NULL && strcmp(only, cs->name) != 0)
             continue;
-        if (up == NULL || upstream_config(up)->disabled)
+        if (up == NULL || cs->disabled)
             continue;
         upstream_get_status(up, &st);
         if (st.state == UPSTREAM_NEEDS_AUTH) {
@@ -387,20 +397,17 @@ static cJSON *search_tools(struct proxy *px, const cJSON *args, struct metatool_
     n = rank(px, snap, query, only, hits, (size_t)limit);
     results = cJSON_CreateArray();
     for (i = 0; i < n; i++) {
-        const struct catalog_tool *t = &snap->tools[hits[i].doc];
-        char *line = metatools_result_line(t->name, t->def);
-        struct buf d = {0};
+        size_t doc = hits[i].doc;
+        const struct catalog_tool *t = &snap->tools[doc];
         cJSON *r = cJSON_CreateObject();
 
-        buf_printf(&b, "%s%s", i ? "\n" : "", line);
-        free(line);
-        first_sentence(&d, json_get_str(t->def, "description"));
+        /* Lines and short descriptions are formatted once per catalog, not per search. */
+        buf_printf(&b, "%s%s", i ? "\n" : "", catalog_text(snap, doc, 0, metatools_result_line));
         cJSON_AddStringToObject(r, "name", t->name);
         cJSON_AddStringToObject(r, "server", t->server);
-        cJSON_AddStringToObject(r, "description", d.s != NULL ? d.s : "");
+        cJSON_AddStringToObject(r, "description", catalog_text(snap, doc, 1, short_description));
         cJSON_AddNumberToObject(r, "score", round(hits[i].score * 1000) / 1000);
         cJSON_AddItemToArray(results, r);
-        buf_free(&d);
     }
     if (n == 0) {
         buf_printf(&b, "No tools matched \"%s\"%s%s.", query, only ? " on server " : "",
@@ -416,7 +423,9 @@ static cJSON *search_tools(struct proxy *px, const cJSON *args, struct metatool_
             suggest(&b, snap, query);
         }
     }
-    state_notes(&b, px, snap, only);
+    /* Only a catalog with servers missing or failing has anything to explain. */
+    if (!catalog_all_ready(snap))
+        state_notes(&b, px, snap, only);
     text = buf_take(&b);
     result = text_result(text);
     free(text);

@@ -4,6 +4,7 @@
 #include "proxy.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +18,7 @@
 #include "log.h"
 #include "xmem.h"
 
-#define PROXY_SHUTDOWN_WAIT_MS 3000
+#define PROXY_SHUTDOWN_WAIT_MS 1500
 #define PROXY_RELAY_TIMEOUT_MS (10 * 60 * 1000) /* a person may be answering an elicitation */
 #define PROXY_MAX_RESOURCES 10000
 #define PROXY_MAX_WATCHES 1024
@@ -249,6 +250,7 @@ static void *housekeeper_main(void *arg)
 {
     struct proxy *px = arg;
     int64_t idle_ms = (int64_t)px->cfg->idle_timeout_minutes * 60000;
+    unsigned ticks = 0;
     char *why = NULL;
 
     pthread_mutex_lock(&px->mu);
@@ -269,6 +271,9 @@ static void *housekeeper_main(void *arg)
             free(why);
             why = NULL;
         }
+        /* Refreshes free whole catalogs at once; hand that memory back to the system. */
+        if (++ticks % 10 == 0)
+            malloc_trim(0);
         pthread_mutex_lock(&px->mu);
     }
     pthread_mutex_unlock(&px->mu);
@@ -614,6 +619,11 @@ void proxy_shutdown(struct proxy *px)
     /* Refresh threads now fail fast; give them a moment to record what they have. */
     clock_gettime(CLOCK_REALTIME, &ts);
     ts.tv_sec += PROXY_SHUTDOWN_WAIT_MS / 1000;
+    ts.tv_nsec += (long)(PROXY_SHUTDOWN_WAIT_MS % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
     pthread_mutex_lock(&px->mu);
     while (px->threads > 0 || px->relays > 0)
         if (pthread_cond_timedwait(&px->cv, &px->mu, &ts) == ETIMEDOUT)

@@ -24,6 +24,7 @@
 #include "xmem.h"
 
 #define SERVER_MAX_WORKERS 64
+#define SERVER_MAX_QUEUED 4096
 #define SERVER_GRACE_MS 3000
 #define SERVER_FREE_WAIT_MS 3000
 #define SERVER_LATEST_PROTOCOL "2025-11-25"
@@ -45,7 +46,8 @@ struct call {
     cJSON *progress;             /* the client's progress token, or NULL */
     struct cancel cancel;
     bool client_cancelled;       /* the client said it no longer wants the answer */
-    struct call *next;
+    struct call *next;           /* in server.calls */
+    struct call *qnext;          /* in server.queue, while waiting for a worker */
 };
 
 /* A request mcpzip sent to the client (relayed for an upstream), awaiting its answer. */
@@ -65,7 +67,10 @@ struct server {
     bool out_broken;
     pthread_mutex_t mu;          /* guards calls, workers, stopping */
     pthread_cond_t cv;
-    struct call *calls;
+    struct call *calls;          /* every call not yet answered, running or queued */
+    struct call *queue;          /* calls waiting for a free worker, oldest first */
+    struct call *queue_tail;
+    unsigned nqueued;
     unsigned workers;
     bool stopping;
     bool initialized;
@@ -194,10 +199,9 @@ static void call_free(struct call *c)
     free(c);
 }
 
-static void *worker_main(void *arg)
+/* Runs one call and answers it (unless the client cancelled it). */
+static void run_call(struct server *srv, struct call *c)
 {
-    struct call *c = arg;
-    struct server *srv = c->srv;
     struct metatool_ctx ctx = {.cancel = &c->cancel, .progress_token = c->progress};
     struct call **pp;
     cJSON *result = NULL, *reply;
@@ -205,7 +209,11 @@ static void *worker_main(void *arg)
     bool answer;
     int code = 0;
 
-    if (c->tool != NULL) {
+    if (cancel_fired(&c->cancel)) {
+        /* Cancelled while it waited in the queue: never started, nothing to undo. */
+        code = JSONRPC_REQUEST_TIMEOUT;
+        why = xasprintf("cancelled before it started: %s", c->cancel.reason);
+    } else if (c->tool != NULL) {
         result = c->tool->call(srv->px, c->params, &ctx);
     } else if (c->exposed != NULL) {
         result = metatools_call_exposed(srv->px, c->exposed, c->params, &ctx);
@@ -214,8 +222,9 @@ static void *worker_main(void *arg)
             why = xasprintf("Unknown tool: %s. Call a server's tool through execute_tool "
                             "{\"name\": \"server__tool\"}", c->exposed);
         }
-    } else if (relay_call(srv->px, c->method, c->params, &ctx, &result, &code, &why) != 0)
+    } else if (relay_call(srv->px, c->method, c->params, &ctx, &result, &code, &why) != 0) {
         result = NULL;
+    }
     reply = result != NULL ? jsonrpc_result_take(c->id, result)
                            : jsonrpc_error_new(c->id, code ? code : JSONRPC_INTERNAL_ERROR,
                                                why != NULL ? why : "internal error");
@@ -234,11 +243,30 @@ static void *worker_main(void *arg)
     else
         cJSON_Delete(reply);
     call_free(c);
-    pthread_mutex_lock(&srv->mu);
-    srv->workers--;
-    pthread_cond_broadcast(&srv->cv);
-    pthread_mutex_unlock(&srv->mu);
-    return NULL;
+}
+
+/* A worker runs its call, then the calls that queued while all workers were busy. */
+static void *worker_main(void *arg)
+{
+    struct call *c = arg;
+    struct server *srv = c->srv;
+
+    for (;;) {
+        run_call(srv, c);
+        pthread_mutex_lock(&srv->mu);
+        c = srv->queue;
+        if (c == NULL) {
+            srv->workers--;
+            pthread_cond_broadcast(&srv->cv);
+            pthread_mutex_unlock(&srv->mu);
+            return NULL;
+        }
+        srv->queue = c->qnext;
+        if (srv->queue == NULL)
+            srv->queue_tail = NULL;
+        srv->nqueued--;
+        pthread_mutex_unlock(&srv->mu);
+    }
 }
 
 /* Starts a worker for a blocking meta-tool; answers with an error when it cannot. */
@@ -254,7 +282,7 @@ static void start_worker(struct server *srv, struct jsonrpc_msg *msg, const stru
     for (it = srv->calls; it != NULL; it = it->next)
         if (strcmp(it->key, key) == 0)
             break;
-    if (it != NULL || srv->workers >= SERVER_MAX_WORKERS || srv->stopping) {
+    if (it != NULL || srv->nqueued >= SERVER_MAX_QUEUED || srv->stopping) {
         pthread_mutex_unlock(&srv->mu);
         free(key);
         if (it != NULL)
@@ -264,7 +292,7 @@ static void start_worker(struct server *srv, struct jsonrpc_msg *msg, const stru
             send_error(srv, msg->id, JSONRPC_SERVER_ERROR, "mcpzip is shutting down");
         else
             send_error(srv, msg->id, JSONRPC_SERVER_ERROR,
-                       "too many calls in flight (64); wait for some to finish");
+                       "too many calls waiting (4096); wait for some to finish");
         return;
     }
     c = xcalloc(1, sizeof(*c));
@@ -282,6 +310,18 @@ static void start_worker(struct server *srv, struct jsonrpc_msg *msg, const stru
     pthread_attr_setstacksize(&attr, 512 * 1024);
     c->next = srv->calls;
     srv->calls = c;
+    if (srv->workers >= SERVER_MAX_WORKERS) {
+        /* Every worker is busy: the call waits its turn (in order) instead of failing. */
+        if (srv->queue_tail != NULL)
+            srv->queue_tail->qnext = c;
+        else
+            srv->queue = c;
+        srv->queue_tail = c;
+        srv->nqueued++;
+        pthread_mutex_unlock(&srv->mu);
+        pthread_attr_destroy(&attr);
+        return;
+    }
     srv->workers++;
     if (pthread_create(&th, &attr, worker_main, c) != 0) {
         srv->calls = c->next;
