@@ -268,8 +268,9 @@ def bench_startup(args, env, tmp, cfg_path, cache_file):
       (as it would with real servers, which are mostly heavier Node processes);
     - "startup_quiet": the same catalog behind a config whose servers are `true` (spawned, they
       exit at once): mcpzip's own work plus the cost of forking 50 children;
-    - "startup_alone": the same with every server "disabled": no child at all, only loading the
-      cache and building the index.
+    - "startup_alone": the same with every server's command missing (exec fails at once, the
+      cached tools stay searchable as stale): no child runs, only loading the cache and
+      building the index. (Disabled servers would not do: their cached tools are hidden.)
     The quiet and alone configs get a copy of the warm cache file (it is named by a hash of the
     config path, see catalog_cache_path); if that naming changes their first search finds
     nothing and the report shows errors."""
@@ -293,7 +294,7 @@ def bench_startup(args, env, tmp, cfg_path, cache_file):
             if variant == "quiet":
                 srv["command"], srv["args"] = "true", []
             else:
-                srv["disabled"] = True
+                srv["command"], srv["args"] = "/nonexistent/mcpzip-bench-no-such-command", []
         with open(path, "w", encoding="utf-8") as f:
             json.dump(cfg, f, indent=1)
         shutil.copyfile(cache_file, os.path.join(os.path.dirname(cache_file), "catalog-%s.json" %
@@ -511,7 +512,7 @@ def report(r):
         rows.append(("startup: exec -> first search_tools answer, median / p90",
                      f"{ms(f['p50']):.1f} / {ms(f['p90']):.1f} ms" + errs(f), "", ""))
         for v, label in (("quiet", "servers are `true` (50 forks, no CPU contention)"),
-                         ("alone", "servers disabled (no child: load + index only)")):
+                         ("alone", "servers missing (no child: load + index only)")):
             q, qf = st.get(f"startup_{v}"), st.get(f"startup_{v}_first_search")
             if q is None or qf is None:
                 rows.append((f"  {label}", "no run answered" + failed(st, f"startup_{v}"), "",
@@ -525,7 +526,7 @@ def report(r):
                      f"{ms(fl['p50']):.2f} / {ms(fl['p90']):.2f} ms", "", ""))
         h, ha = st["startup/hwm_kb"], st.get("startup_alone/hwm_kb")
         rows.append(("startup: VmHWM after the first search (cache loaded, index built)",
-                     f"{h['p50'] / 1024:.1f} MiB" + (f" (servers disabled: {ha['p50'] / 1024:.1f} MiB)"
+                     f"{h['p50'] / 1024:.1f} MiB" + (f" (servers missing: {ha['p50'] / 1024:.1f} MiB)"
                                                     if ha else ""), "", ""))
         e = st["startup/exit"]
         rows.append(("startup: stdin closed right after the first search -> exit",

@@ -31,7 +31,7 @@ static uint32_t rotl(uint32_t x, unsigned n)
 static void block(uint32_t h[4], const uint8_t *p)
 {
     uint32_t x[16], a = h[0], b = h[1], c = h[2], d = h[3], f, tmp;
-    unsigned i, g;
+    size_t i, g;
 
     /* The message words are little-endian, unlike SHA-256's. */
     for (i = 0; i < 16; i++)

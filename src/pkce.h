@@ -23,7 +23,7 @@
 struct pkce {
     char verifier[PKCE_VERIFIER_MAX + 1];   /* sent on the code exchange only */
     char challenge[PKCE_CHALLENGE_LEN + 1]; /* sent on the authorization request */
-    char state[PKCE_STATE_LEN + 1];         /* sent on the authorization request, checked on return */
+    char state[PKCE_STATE_LEN + 1];         /* sent on the authorization request; checked */
 };
 
 /* Fills buf with len bytes from getrandom(2). Returns 0, or ERR_IO with *why. */

@@ -598,6 +598,31 @@ void proxy_start(struct proxy *px)
     pthread_mutex_unlock(&px->mu);
 }
 
+static void *disconnect_main(void *arg)
+{
+    upstream_disconnect(arg, "mcpzip is shutting down");
+    return NULL;
+}
+
+/* Ends every upstream at once: each waits a moment for its child to exit, and fifty of them
+ * one after another would hold up the exit for seconds. */
+static void disconnect_all(struct proxy *px)
+{
+    pthread_t *th = xcalloc(px->nslots + 1, sizeof(*th));
+    bool *started = xcalloc(px->nslots + 1, sizeof(*started));
+
+    for (size_t i = 0; i < px->nslots; i++)
+        started[i] = pthread_create(&th[i], NULL, disconnect_main, px->slots[i].up) == 0;
+    for (size_t i = 0; i < px->nslots; i++) {
+        if (started[i])
+            pthread_join(th[i], NULL);
+        else
+            upstream_disconnect(px->slots[i].up, "mcpzip is shutting down");
+    }
+    free(th);
+    free(started);
+}
+
 void proxy_shutdown(struct proxy *px)
 {
     struct timespec ts;
@@ -614,8 +639,7 @@ void proxy_shutdown(struct proxy *px)
     if (px->housekeeper_running)
         pthread_join(px->housekeeper, NULL);
     px->housekeeper_running = false;
-    for (size_t i = 0; i < px->nslots; i++)
-        upstream_disconnect(px->slots[i].up, "mcpzip is shutting down");
+    disconnect_all(px);
     /* Refresh threads now fail fast; give them a moment to record what they have. */
     clock_gettime(CLOCK_REALTIME, &ts);
     ts.tv_sec += PROXY_SHUTDOWN_WAIT_MS / 1000;

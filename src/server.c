@@ -23,7 +23,7 @@
 #include "upstream.h"
 #include "xmem.h"
 
-#define SERVER_MAX_WORKERS 64
+#define SERVER_MAX_WORKERS 256
 #define SERVER_MAX_QUEUED 4096
 #define SERVER_GRACE_MS 3000
 #define SERVER_FREE_WAIT_MS 3000
