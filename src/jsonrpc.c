@@ -229,6 +229,13 @@ void jsonrpc_framer_feed(struct jsonrpc_framer *fr, const char *data, size_t len
             if (nl != NULL) {
                 emit(fr, fr->buf, fr->len, cb, ud);
                 fr->len = 0;
+                /* A big message (a tools/list page) should not pin its buffer for the life of
+                 * an idle connection. */
+                if (fr->cap > 65536) {
+                    free(fr->buf);
+                    fr->buf = NULL;
+                    fr->cap = 0;
+                }
             }
         }
         if (nl == NULL)

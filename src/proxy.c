@@ -22,6 +22,9 @@
 #define PROXY_RELAY_TIMEOUT_MS (10 * 60 * 1000) /* a person may be answering an elicitation */
 #define PROXY_MAX_RESOURCES 10000
 #define PROXY_MAX_WATCHES 1024
+/* Background refreshes running at once: more only adds memory (each parses a whole tool list)
+ * and CPU contention on a small machine, not speed. */
+#define PROXY_REFRESH_PARALLEL 4
 
 /* Secrets of mcpzip's own that no upstream child may inherit. */
 static const char *const drop_env[] = {"GEMINI_API_KEY", "MCPZIP_LLM_API_KEY", NULL};
@@ -43,6 +46,7 @@ struct proxy {
     pthread_mutex_t mu; /* guards slots[].refreshing/again, threads, stopping, started */
     pthread_cond_t cv;
     unsigned threads;   /* refresh threads running */
+    unsigned refreshing;/* of those, refreshes in progress (at most PROXY_REFRESH_PARALLEL) */
     bool started;
     bool stopping;
     pthread_t housekeeper;
@@ -163,10 +167,17 @@ static void *refresh_main(void *arg)
 
     free(job);
     for (;;) {
+        pthread_mutex_lock(&px->mu);
+        while (px->refreshing >= PROXY_REFRESH_PARALLEL && !px->stopping)
+            pthread_cond_wait(&px->cv, &px->mu);
+        px->refreshing++;
+        pthread_mutex_unlock(&px->mu);
         (void)proxy_refresh(px, upstream_name(s->up), NULL, &why);
         free(why);
         why = NULL;
         pthread_mutex_lock(&px->mu);
+        px->refreshing--;
+        pthread_cond_broadcast(&px->cv);
         if (!s->again || px->stopping) {
             s->refreshing = false;
             break;

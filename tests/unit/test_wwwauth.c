@@ -288,7 +288,8 @@ static void test_error_keeps_earlier_challenges(void **state)
 {
     int rc;
     struct wwwauth *wa =
-        parse("Bearer scope=\"a\", resource_metadata=\"https://x/y\", DPoP algs=\"unterminated", &rc);
+        parse("Bearer scope=\"a\", resource_metadata=\"https://x/y\", DPoP algs=\"unterminated",
+              &rc);
     struct wwwauth_bearer b;
 
     (void)state;
