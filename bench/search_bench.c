@@ -19,6 +19,7 @@
  * Defaults: ../shared/search/catalogs and ../shared/search/dev-queries.json, relative to the
  * current directory (the repository root).
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <math.h>
 #include <stdbool.h>
@@ -647,14 +648,11 @@ static void synthetic(const struct corpus *c, size_t target, struct search_doc *
 
 /* Latency of fresh queries (each query and each of its leave-one-word-out variants once) and of
  * repeated ones (the same list again, answered by the cache). */
-static void latency(const struct search_doc *docs, size_t n, const struct lquery *qs, size_t nq,
-                    const char *label)
+/* Each query and each of its leave-one-word-out variants; returns the count. */
+static size_t make_variants(const struct lquery *qs, size_t nq, char ***out)
 {
-    struct search_index *idx = search_index_build(docs, n);
     size_t cap = nq * 12, nv = 0;
     char **variants = xmalloc(cap * sizeof(*variants));
-    double *t = xmalloc(cap * sizeof(double));
-    struct search_hit hits[TOP_K];
 
     for (size_t i = 0; i < nq; i++) {
         const char *s = qs[i].text;
@@ -680,6 +678,19 @@ static void latency(const struct search_doc *docs, size_t n, const struct lquery
             variants[nv++] = v;
         }
     }
+    *out = variants;
+    return nv;
+}
+
+static void latency(const struct search_doc *docs, size_t n, const struct lquery *qs, size_t nq,
+                    const char *label)
+{
+    struct search_index *idx = search_index_build(docs, n);
+    char **variants = NULL;
+    size_t nv = make_variants(qs, nq, &variants);
+    double *t = xmalloc((nv ? nv : 1) * sizeof(double));
+    struct search_hit hits[TOP_K];
+
     for (int pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < nv; i++) {
             double t0;
@@ -720,11 +731,280 @@ static double build_time(const struct search_doc *docs, size_t n, size_t *mem)
     return percentile(t, 5, 50) / 1000.0;
 }
 
+
+/* ------------------------------------------------------------------------ ranking dump */
+
+/* A fixed 64-bit LCG: the dump's query set must be the same on every run and machine. */
+static uint32_t rnd(uint64_t *st)
+{
+    *st = *st * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)(*st >> 33);
+}
+
+struct words {
+    char **w;
+    size_t n, cap;
+};
+
+static void words_add(struct words *ws, const char *s, size_t n)
+{
+    if (n == 0 || n > 30)
+        return;
+    if (ws->n == ws->cap) {
+        ws->cap = ws->cap ? ws->cap * 2 : 1024;
+        ws->w = xrealloc(ws->w, ws->cap * sizeof(*ws->w));
+    }
+    ws->w[ws->n++] = xstrndup(s, n);
+}
+
+/* Words of s cut on anything but letters, digits and non-ASCII bytes (camelCase kept whole). */
+static void split_words(struct words *ws, const char *s)
+{
+    size_t i = 0, n = s ? strlen(s) : 0;
+
+    while (i < n) {
+        size_t j = i;
+
+        while (j < n && (isalnum((unsigned char)s[j]) || (unsigned char)s[j] >= 0x80))
+            j++;
+        if (j > i) {
+            size_t k = j - i;
+
+            if (k > 30) { /* keep a long (Chinese) run whole up to a code point boundary */
+                k = 30;
+                while (k > 0 && ((unsigned char)s[i + k] & 0xc0) == 0x80)
+                    k--;
+            }
+            words_add(ws, s + i, k);
+            i = j;
+        } else {
+            i++;
+        }
+    }
+}
+
+static void words_free(struct words *ws)
+{
+    for (size_t i = 0; i < ws->n; i++)
+        free(ws->w[i]);
+    free(ws->w);
+}
+
+/* One typing slip in w (at least 4 bytes): a dropped, swapped, wrong or extra letter. */
+static void typo(char *out, size_t cap, const char *w, uint64_t *st)
+{
+    size_t n = strlen(w), i = 1 + rnd(st) % (n - 2), o = 0;
+    unsigned kind = rnd(st) % 4;
+
+    for (size_t k = 0; k < n && o + 2 < cap; k++) {
+        if (k == i && kind == 0)
+            continue;
+        if (k == i && kind == 1 && k + 1 < n) {
+            out[o++] = w[k + 1];
+            out[o++] = w[k];
+            k++;
+            continue;
+        }
+        if (k == i && kind == 2) {
+            out[o++] = (char)('a' + rnd(st) % 26);
+            continue;
+        }
+        if (k == i && kind == 3)
+            out[o++] = (char)('a' + rnd(st) % 26);
+        out[o++] = w[k];
+    }
+    out[o] = '\0';
+}
+
+static void dump_line(FILE *fn, FILE *fs, const struct search_index *idx,
+                      const struct search_doc *docs, size_t qi, const char *q, const char *server,
+                      size_t max)
+{
+    struct search_hit hits[64];
+    size_t n = search_query(idx, q, server, hits, max);
+
+    fprintf(fn, "%zu\t", qi);
+    fprintf(fs, "%zu\t", qi);
+    for (const char *p = q; *p; p++) {
+        fputc(*p == '\t' || *p == '\n' ? ' ' : *p, fn);
+        fputc(*p == '\t' || *p == '\n' ? ' ' : *p, fs);
+    }
+    fprintf(fn, "\t%s\t%zu\t", server ? server : "-", max);
+    fprintf(fs, "\t%s\t%zu\t", server ? server : "-", max);
+    for (size_t i = 0; i < n; i++) {
+        fprintf(fn, "%s%s", i ? " " : "", docs[hits[i].doc].name);
+        fprintf(fs, "%s%s=%.17g", i ? " " : "", docs[hits[i].doc].name, hits[i].score);
+    }
+    fputc('\n', fn);
+    fputc('\n', fs);
+}
+
+/*
+ * Writes PREFIX.names (the ranked names of every query) and PREFIX.scores (the same with the
+ * scores) for the dev queries and for 2,000 synthetic queries over the whole catalog, made with
+ * a fixed seed from tool names, description words and typos; some are asked again with a server
+ * filter or another max. Diffing two dumps shows any change of ranking.
+ */
+static int dump(const struct corpus *c, const struct lquery *qs, size_t nq, const char *prefix)
+{
+    char *pn = xasprintf("%s.names", prefix), *ps = xasprintf("%s.scores", prefix);
+    FILE *fn = fopen(pn, "w"), *fs = fopen(ps, "w");
+    struct search_index *idx = search_index_build(c->docs, c->n);
+    struct words all = { 0 };
+    uint64_t st = 0x5eed5eedull;
+    size_t qi = 0;
+    static const char *const fillers[] = { "how do i", "please", "in", "the", "all", "list",
+                                           "get", "new", "2", "42", "a", "to", "my" };
+    const size_t nfill = sizeof(fillers) / sizeof(fillers[0]);
+
+    if (fn == NULL || fs == NULL) {
+        fprintf(stderr, "search_bench: cannot write %s\n", prefix);
+        return 1;
+    }
+    for (size_t d = 0; d < c->n; d++) {
+        split_words(&all, c->docs[d].tool);
+        split_words(&all, c->docs[d].description);
+    }
+    for (size_t i = 0; i < nq; i++) {
+        dump_line(fn, fs, idx, c->docs, qi++, qs[i].text, NULL, TOP_K);
+        dump_line(fn, fs, idx, c->docs, qi++, qs[i].text, NULL, 40);
+    }
+    for (size_t i = 0; i < 2000; i++) {
+        const struct search_doc *d = &c->docs[rnd(&st) % c->n];
+        struct words dw = { 0 };
+        char q[512] = "", w[64];
+        size_t len = 0;
+        unsigned kind = i % 10;
+
+        split_words(&dw, d->tool);
+        size_t nname = dw.n;
+        split_words(&dw, d->description);
+#define APPEND(s) len += (size_t)snprintf(q + len, len < sizeof(q) ? sizeof(q) - len : 0, \
+                                          "%s%s", len ? " " : "", (s))
+        switch (kind) {
+        case 0: /* the tool name, as given or prefixed, in some case */
+            snprintf(q, sizeof(q), "%s", rnd(&st) % 2 ? d->tool : d->name);
+            if (rnd(&st) % 2)
+                for (char *p = q; *p; p++)
+                    *p = (char)toupper((unsigned char)*p);
+            break;
+        case 1: /* the name's words */
+            for (size_t k = 0; k < nname; k++)
+                APPEND(dw.w[k]);
+            break;
+        case 2: /* a few words of the description */
+        case 3:
+            for (size_t k = 0, m = 2 + rnd(&st) % 4; k < m && dw.n > 0; k++)
+                APPEND(dw.w[rnd(&st) % dw.n]);
+            break;
+        case 4: /* name words and words from anywhere */
+            for (size_t k = 0; k < nname && k < 2; k++)
+                APPEND(dw.w[rnd(&st) % nname]);
+            for (size_t k = 0, m = 1 + rnd(&st) % 3; k < m; k++)
+                APPEND(all.w[rnd(&st) % all.n]);
+            break;
+        case 5: /* typos */
+        case 6:
+            for (size_t k = 0, m = 1 + rnd(&st) % 3; k < m && dw.n > 0; k++) {
+                const char *x = dw.w[rnd(&st) % dw.n];
+
+                if (strlen(x) >= 4 && rnd(&st) % 4 != 0) {
+                    typo(w, sizeof(w), x, &st);
+                    APPEND(w);
+                } else {
+                    APPEND(x);
+                }
+            }
+            break;
+        case 7: /* natural phrasing with fillers and a server hint */
+            APPEND(fillers[rnd(&st) % nfill]);
+            for (size_t k = 0, m = 1 + rnd(&st) % 3; k < m && dw.n > 0; k++)
+                APPEND(dw.w[rnd(&st) % dw.n]);
+            APPEND(fillers[rnd(&st) % nfill]);
+            if (rnd(&st) % 2)
+                APPEND(d->server);
+            break;
+        case 8: /* cut words (completions), "re" prefixes, numbers */
+            for (size_t k = 0, m = 1 + rnd(&st) % 2; k < m && dw.n > 0; k++) {
+                const char *x = dw.w[rnd(&st) % dw.n];
+                size_t xl = strlen(x);
+
+                if (rnd(&st) % 3 == 0)
+                    snprintf(w, sizeof(w), "re%s", x);
+                else
+                    snprintf(w, sizeof(w), "%.*s", (int)(xl > 4 ? xl - 1 - rnd(&st) % (xl - 3)
+                                                                : xl), x);
+                APPEND(w);
+            }
+            if (rnd(&st) % 3 == 0)
+                APPEND(fillers[8 + rnd(&st) % 2]);
+            break;
+        default: /* random vocabulary */
+            for (size_t k = 0, m = 1 + rnd(&st) % 5; k < m; k++)
+                APPEND(all.w[rnd(&st) % all.n]);
+            break;
+        }
+#undef APPEND
+        dump_line(fn, fs, idx, c->docs, qi++, q, NULL, TOP_K);
+        if (i % 7 == 0)
+            dump_line(fn, fs, idx, c->docs, qi++, q, d->server, TOP_K);
+        if (i % 11 == 0)
+            dump_line(fn, fs, idx, c->docs, qi++, q, NULL, 3 + rnd(&st) % 40);
+        words_free(&dw);
+    }
+    /* Hostile input: empty, separators only, stop words only, invalid UTF-8, huge. */
+    {
+        static const char *const odd[] = { "", " ", "__", "the a of", "\xff\xfe\x80 list",
+                                           "\xe4\xbd\xa0\xe5\xa5\xbd \xe5\x9c\xb0\xe5\x9b\xbe",
+                                           "ok", "zzzzzzzzzz", "1 2 3", "-_-.-" };
+        char *big = xmalloc(1 << 20);
+
+        for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++)
+            dump_line(fn, fs, idx, c->docs, qi++, odd[i], NULL, TOP_K);
+        for (size_t i = 0; i + 1 < (1u << 20); i++)
+            big[i] = "list pods kubernetes namespace "[i % 31];
+        big[(1u << 20) - 1] = '\0';
+        dump_line(fn, fs, idx, c->docs, qi++, big, NULL, TOP_K);
+        free(big);
+    }
+    search_index_free(idx);
+    words_free(&all);
+    fclose(fn);
+    fclose(fs);
+    printf("wrote %zu rankings to %s and %s\n", qi, pn, ps);
+    free(pn);
+    free(ps);
+    return 0;
+}
+
+/* Query work only, for a profiler (callgrind --toggle-collect=search_query): builds one index
+ * per round over n tools, then runs the fresh-query pass of latency() on it. */
+static void profile(const struct search_doc *docs, size_t n, const struct lquery *qs, size_t nq,
+                    int rounds)
+{
+    struct search_hit hits[TOP_K];
+    char **variants = NULL;
+    size_t nv = make_variants(qs, nq, &variants);
+
+    for (int r = 0; r < rounds; r++) {
+        struct search_index *idx = search_index_build(docs, n);
+
+        for (size_t i = 0; i < nv; i++)
+            search_query(idx, variants[i], NULL, hits, TOP_K);
+        search_index_free(idx);
+    }
+    for (size_t i = 0; i < nv; i++)
+        free(variants[i]);
+    free(variants);
+}
+
 int main(int argc, char **argv)
 {
     const char *dir = "../shared/search/catalogs";
     const char *qpath = NULL;
     bool misses = false, quality_only = false;
+    const char *dump_prefix = NULL;
+    int profile_rounds = 0;
     int npos = 0;
     struct corpus c = { 0 };
     struct lquery *qs = NULL;
@@ -737,9 +1017,14 @@ int main(int argc, char **argv)
             misses = true;
         } else if (strcmp(argv[i], "--quality") == 0) {
             quality_only = true;
+        } else if (strcmp(argv[i], "--dump") == 0 && i + 1 < argc) {
+            dump_prefix = argv[++i];
+        } else if (strcmp(argv[i], "--profile") == 0 && i + 1 < argc) {
+            profile_rounds = (int)strtol(argv[++i], NULL, 10);
         } else if (argv[i][0] == '-') {
             fprintf(stderr,
-                    "usage: search_bench [--misses] [--quality] [CATALOG_DIR [QUERY_FILE]]\n");
+                    "usage: search_bench [--misses] [--quality] [--dump PREFIX] [--profile ROUNDS] "
+                    "[CATALOG_DIR [QUERY_FILE]]\n");
             return 2;
         } else if (npos++ == 0) {
             dir = argv[i];
@@ -753,6 +1038,12 @@ int main(int argc, char **argv)
         return 1;
     printf("%zu tools from %zu catalogs in %s; %zu queries from %s\n\n", c.n, c.nroots, dir, nq,
            qpath);
+    if (dump_prefix != NULL)
+        return dump(&c, qs, nq, dump_prefix);
+    if (profile_rounds > 0) {
+        profile(c.docs, c.n < 1000 ? c.n : 1000, qs, nq, profile_rounds);
+        return 0;
+    }
 
     /* Quality. */
     struct search_index *idx = search_index_build(c.docs, c.n);

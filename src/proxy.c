@@ -170,6 +170,10 @@ static void *refresh_main(void *arg)
         pthread_mutex_lock(&px->mu);
         while (px->refreshing >= PROXY_REFRESH_PARALLEL && !px->stopping)
             pthread_cond_wait(&px->cv, &px->mu);
+        if (px->stopping) {
+            s->refreshing = false;
+            break;
+        }
         px->refreshing++;
         pthread_mutex_unlock(&px->mu);
         (void)proxy_refresh(px, upstream_name(s->up), NULL, &why);
