@@ -34,13 +34,25 @@ struct entry {
     char *last_error;
 };
 
-struct snap_priv {
-    struct catalog_snap pub; /* first, so the public pointer converts back */
-    unsigned refs;
+/* What a snapshot derives from the tool lists alone. Snapshots built while the lists stay the
+ * same (a failed refresh, a refresh that found nothing new) share it, so they do not rebuild
+ * the search index. */
+struct snap_core {
+    unsigned refs;              /* guarded by the catalog's lock */
+    uint64_t tools_version;     /* the catalog's tools_version it was built from */
+    struct catalog_tool *tools; /* sorted by name */
+    size_t ntools;
     struct shared_tools **held; /* one per server, may be NULL */
+    size_t nheld;
     pthread_mutex_t index_mu;   /* builds the index once */
     struct search_index *index; /* NULL until catalog_index() */
     char **texts;               /* CATALOG_TEXT_SLOTS per tool, filled on first use */
+};
+
+struct snap_priv {
+    struct catalog_snap pub; /* first, so the public pointer converts back */
+    unsigned refs;
+    struct snap_core *core;
 };
 
 struct catalog {
@@ -53,6 +65,7 @@ struct catalog {
     bool dirty;            /* entries changed since current was built */
     bool unsaved;          /* entries changed since the last save */
     uint64_t version;
+    uint64_t tools_version; /* grows when any server's tool list is replaced */
     bool loading;          /* a background load runs; acquire waits */
     pthread_cond_t loaded_cv;
     pthread_t loader;
@@ -112,24 +125,32 @@ struct catalog *catalog_new(const struct config *cfg, const char *cache_path)
     return cat;
 }
 
-static void snap_free(struct snap_priv *sp)
+static void core_unref(struct snap_core *core)
 {
     size_t i;
 
-    search_index_free(sp->index);
-    pthread_mutex_destroy(&sp->index_mu);
-    for (i = 0; i < sp->pub.ntools * CATALOG_TEXT_SLOTS; i++)
-        free(sp->texts[i]);
-    free(sp->texts);
-    for (i = 0; i < sp->pub.ntools; i++)
-        free(sp->pub.tools[i].name);
-    free(sp->pub.tools);
-    for (i = 0; i < sp->pub.nservers; i++) {
+    if (--core->refs > 0)
+        return;
+    search_index_free(core->index);
+    pthread_mutex_destroy(&core->index_mu);
+    for (i = 0; i < core->ntools * CATALOG_TEXT_SLOTS; i++)
+        free(core->texts[i]);
+    free(core->texts);
+    for (i = 0; i < core->ntools; i++)
+        free(core->tools[i].name);
+    free(core->tools);
+    for (i = 0; i < core->nheld; i++)
+        shared_unref(core->held[i]);
+    free(core->held);
+    free(core);
+}
+
+static void snap_free(struct snap_priv *sp)
+{
+    for (size_t i = 0; i < sp->pub.nservers; i++)
         free(sp->pub.servers[i].last_error);
-        shared_unref(sp->held[i]);
-    }
     free(sp->pub.servers);
-    free(sp->held);
+    core_unref(sp->core);
     free(sp);
 }
 
@@ -157,18 +178,64 @@ static int cmp_tool(const void *a, const void *b)
     return strcmp(((const struct catalog_tool *)a)->name, ((const struct catalog_tool *)b)->name);
 }
 
-/* Builds a snapshot of the entries (mu held). */
-static struct snap_priv *build(struct catalog *cat)
+/* Builds the tool table of the entries (mu held). */
+static struct snap_core *build_core(struct catalog *cat)
 {
-    struct snap_priv *sp = xcalloc(1, sizeof(*sp));
+    struct snap_core *core = xcalloc(1, sizeof(*core));
     size_t i, n = 0, total = 0;
     const cJSON *tool;
 
+    core->refs = 1;
+    core->tools_version = cat->tools_version;
+    core->nheld = cat->nentries;
+    core->held = xcalloc(cat->nentries + 1, sizeof(*core->held));
+    for (i = 0; i < cat->nentries; i++) {
+        struct shared_tools *st = cat->entries[i].tools;
+
+        if (st != NULL) {
+            st->refs++;
+            core->held[i] = st;
+            total += (size_t)cJSON_GetArraySize(st->tools);
+        }
+    }
+    core->tools = xcalloc(total + 1, sizeof(*core->tools));
+    for (i = 0; i < cat->nentries; i++) {
+        if (core->held[i] == NULL)
+            continue;
+        cJSON_ArrayForEach(tool, core->held[i]->tools) {
+            struct catalog_tool *ct = &core->tools[n++];
+
+            ct->name = xasprintf("%s__%s", cat->entries[i].name, json_get_str(tool, "name"));
+            ct->server = cat->entries[i].name;
+            ct->def = tool;
+        }
+    }
+    core->ntools = n;
+    qsort(core->tools, n, sizeof(*core->tools), cmp_tool);
+    pthread_mutex_init(&core->index_mu, NULL);
+    core->texts = xcalloc(n * CATALOG_TEXT_SLOTS + 1, sizeof(char *));
+    return core;
+}
+
+/* Builds a snapshot of the entries (mu held), reusing the current tool table when no list
+ * changed since it was built. */
+static struct snap_priv *build(struct catalog *cat)
+{
+    struct snap_priv *sp = xcalloc(1, sizeof(*sp));
+    size_t i;
+
     sp->refs = 1;
     sp->pub.version = ++cat->version;
+    if (cat->current != NULL && cat->current->core->tools_version == cat->tools_version) {
+        sp->core = cat->current->core;
+        sp->core->refs++;
+    } else {
+        sp->core = build_core(cat);
+    }
+    sp->pub.tools = sp->core->tools;
+    sp->pub.ntools = sp->core->ntools;
     sp->pub.nservers = cat->nentries;
     sp->pub.servers = xcalloc(cat->nentries + 1, sizeof(*sp->pub.servers));
-    sp->held = xcalloc(cat->nentries + 1, sizeof(*sp->held));
     for (i = 0; i < cat->nentries; i++) {
         struct entry *e = &cat->entries[i];
         struct catalog_server *cs = &sp->pub.servers[i];
@@ -180,36 +247,19 @@ static struct snap_priv *build(struct catalog *cat)
         cs->stale = e->stale;
         cs->refreshed_at = e->refreshed_at;
         cs->last_error = e->last_error ? xstrdup(e->last_error) : NULL;
-        if (e->tools != NULL) {
-            e->tools->refs++;
-            sp->held[i] = e->tools;
-            cs->tools = e->tools->tools;
+        if (sp->core->held[i] != NULL) {
+            cs->tools = sp->core->held[i]->tools;
             cs->ntools = (size_t)cJSON_GetArraySize(cs->tools);
-            total += cs->ntools;
         }
     }
-    sp->pub.tools = xcalloc(total + 1, sizeof(*sp->pub.tools));
-    for (i = 0; i < cat->nentries; i++) {
-        cJSON_ArrayForEach(tool, sp->pub.servers[i].tools) {
-            struct catalog_tool *ct = &sp->pub.tools[n++];
-
-            ct->name = xasprintf("%s__%s", sp->pub.servers[i].name, json_get_str(tool, "name"));
-            ct->server = sp->pub.servers[i].name;
-            ct->def = tool;
-        }
-    }
-    sp->pub.ntools = n;
-    qsort(sp->pub.tools, n, sizeof(*sp->pub.tools), cmp_tool);
-    pthread_mutex_init(&sp->index_mu, NULL);
-    sp->texts = xcalloc(n * CATALOG_TEXT_SLOTS + 1, sizeof(char *));
     return sp;
 }
 
 const char *catalog_text(struct catalog_snap *snap, size_t tool, unsigned slot,
                          catalog_fmt_cb fmt)
 {
-    struct snap_priv *sp = (struct snap_priv *)snap;
-    char **cell = &sp->texts[tool * CATALOG_TEXT_SLOTS + slot];
+    struct snap_core *core = ((struct snap_priv *)snap)->core;
+    char **cell = &core->texts[tool * CATALOG_TEXT_SLOTS + slot];
     char *text = __atomic_load_n(cell, __ATOMIC_ACQUIRE), *expected = NULL;
 
     if (text != NULL)
@@ -235,12 +285,12 @@ bool catalog_all_ready(const struct catalog_snap *snap)
 
 const struct search_index *catalog_index(struct catalog_snap *snap)
 {
-    struct snap_priv *sp = (struct snap_priv *)snap;
+    struct snap_core *core = ((struct snap_priv *)snap)->core;
     struct search_doc *docs;
     size_t i, n = snap->ntools;
 
-    pthread_mutex_lock(&sp->index_mu);
-    if (sp->index == NULL) {
+    pthread_mutex_lock(&core->index_mu);
+    if (core->index == NULL) {
         docs = xcalloc(n + 1, sizeof(*docs));
         for (i = 0; i < n; i++) {
             const cJSON *def = snap->tools[i].def;
@@ -255,11 +305,11 @@ const struct search_index *catalog_index(struct catalog_snap *snap)
             docs[i].description = json_get_str(def, "description");
             docs[i].input_schema = json_get_obj(def, "inputSchema");
         }
-        sp->index = search_index_build(docs, n);
+        core->index = search_index_build(docs, n);
         free(docs);
     }
-    pthread_mutex_unlock(&sp->index_mu);
-    return sp->index;
+    pthread_mutex_unlock(&core->index_mu);
+    return core->index;
 }
 
 struct catalog_snap *catalog_acquire(struct catalog *cat)
@@ -390,8 +440,14 @@ void catalog_update(struct catalog *cat, const char *server, cJSON *tools,
         diff_names(server, old, tools, &diff->added, &diff->nadded);
         diff_names(server, tools, old, &diff->removed, &diff->nremoved);
     }
-    shared_unref(e->tools);
-    e->tools = shared_new(tools);
+    if (e->tools != NULL && cJSON_Compare(e->tools->tools, tools, 1)) {
+        /* The usual refresh: nothing changed, so the index and the cache stay as they are. */
+        cJSON_Delete(tools);
+    } else {
+        shared_unref(e->tools);
+        e->tools = shared_new(tools);
+        cat->tools_version++;
+    }
     e->live = true;
     e->stale = false;
     e->refreshed_at = upstream_wall_ms();
@@ -508,6 +564,7 @@ static int load_body(struct catalog *cat, const char *text, size_t len, char **w
             }
             dedupe(e->name, tools);
             e->tools = shared_new(tools);
+            cat->tools_version++;
         }
         it = nextit;
     }

@@ -402,7 +402,9 @@ static cJSON *search_tools(struct proxy *px, const cJSON *args, struct metatool_
         cJSON *r = cJSON_CreateObject();
 
         /* Lines and short descriptions are formatted once per catalog, not per search. */
-        buf_printf(&b, "%s%s", i ? "\n" : "", catalog_text(snap, doc, 0, metatools_result_line));
+        if (i > 0)
+            buf_puts(&b, "\n");
+        buf_puts(&b, catalog_text(snap, doc, 0, metatools_result_line));
         cJSON_AddStringToObject(r, "name", t->name);
         cJSON_AddStringToObject(r, "server", t->server);
         cJSON_AddStringToObject(r, "description", catalog_text(snap, doc, 1, short_description));

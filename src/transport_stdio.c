@@ -240,12 +240,15 @@ static void stdio_close(struct transport *t)
     st->child.in_fd = -1;
     pthread_mutex_unlock(&st->wmu);
     if (st->child.pid > 0) {
+        char how[96];
+
         status = proc_reap(st->child.pid, 300);
         if (status == -1)
             status = proc_terminate(st->child.pid, STDIO_TERM_GRACE_MS);
         else
             proc_terminate(st->child.pid, 0); /* stragglers in its group */
-        LOG_DEBUG("[%s] stopped (pid %d)", st->srv->name, (int)st->child.pid);
+        proc_status_text(status, how, sizeof(how));
+        LOG_DEBUG("[%s] stopped (pid %d): %s", st->srv->name, (int)st->child.pid, how);
     }
     if (st->reader_running) {
         pthread_join(st->reader, NULL);
