@@ -14,8 +14,11 @@
  *   - index memory, and the average size (bytes/4, a token estimate) of one result line in the
  *     format `server__tool: <first sentence, <= 160 chars> [param:type*, param:type]`.
  *
- * Usage: search_bench [--misses] [--quality] [CATALOG_DIR [QUERY_FILE]]
- * --misses lists the queries whose first result is not relevant; --quality skips the timings.
+ * Usage: search_bench [--misses] [--quality] [--dump PREFIX] [--profile ROUNDS]
+ *                     [--profile-build ROUNDS] [CATALOG_DIR [QUERY_FILE]]
+ * --misses lists the queries whose first result is not relevant; --quality skips the timings;
+ * --dump writes the rankings of many queries for diffing (see dump()); --profile and
+ * --profile-build run only queries or only index builds, for a profiler.
  * Defaults: ../shared/search/catalogs and ../shared/search/dev-queries.json, relative to the
  * current directory (the repository root).
  */
@@ -646,8 +649,6 @@ static void synthetic(const struct corpus *c, size_t target, struct search_doc *
     *nowned = no;
 }
 
-/* Latency of fresh queries (each query and each of its leave-one-word-out variants once) and of
- * repeated ones (the same list again, answered by the cache). */
 /* Each query and each of its leave-one-word-out variants; returns the count. */
 static size_t make_variants(const struct lquery *qs, size_t nq, char ***out)
 {
@@ -682,6 +683,8 @@ static size_t make_variants(const struct lquery *qs, size_t nq, char ***out)
     return nv;
 }
 
+/* Latency of fresh queries (each query and each of its leave-one-word-out variants once) and of
+ * repeated ones (the same list again, answered by the cache). */
 static void latency(const struct search_doc *docs, size_t n, const struct lquery *qs, size_t nq,
                     const char *label)
 {
@@ -816,6 +819,26 @@ static void typo(char *out, size_t cap, const char *w, uint64_t *st)
     out[o] = '\0';
 }
 
+/* The search_suggest() answer for q, as a line of names (its order has no scores). */
+static void dump_suggest(FILE *fn, FILE *fs, const struct search_index *idx,
+                         const struct search_doc *docs, size_t qi, const char *q)
+{
+    size_t out[8];
+    size_t n = search_suggest(idx, q, out, 8);
+
+    for (int k = 0; k < 2; k++) {
+        FILE *f = k ? fs : fn;
+
+        fprintf(f, "%zu\tsuggest:", qi);
+        for (const char *p = q; *p; p++)
+            fputc(*p == '\t' || *p == '\n' ? ' ' : *p, f);
+        fputc('\t', f);
+        for (size_t i = 0; i < n; i++)
+            fprintf(f, "%s%s", i ? " " : "", docs[out[i]].name);
+        fputc('\n', f);
+    }
+}
+
 static void dump_line(FILE *fn, FILE *fs, const struct search_index *idx,
                       const struct search_doc *docs, size_t qi, const char *q, const char *server,
                       size_t max)
@@ -849,7 +872,7 @@ static int dump(const struct corpus *c, const struct lquery *qs, size_t nq, cons
 {
     char *pn = xasprintf("%s.names", prefix), *ps = xasprintf("%s.scores", prefix);
     FILE *fn = fopen(pn, "w"), *fs = fopen(ps, "w");
-    struct search_index *idx = search_index_build(c->docs, c->n);
+    struct search_index *idx = NULL;
     struct words all = { 0 };
     uint64_t st = 0x5eed5eedull;
     size_t qi = 0;
@@ -859,8 +882,15 @@ static int dump(const struct corpus *c, const struct lquery *qs, size_t nq, cons
 
     if (fn == NULL || fs == NULL) {
         fprintf(stderr, "search_bench: cannot write %s\n", prefix);
+        if (fn != NULL)
+            fclose(fn);
+        if (fs != NULL)
+            fclose(fs);
+        free(pn);
+        free(ps);
         return 1;
     }
+    idx = search_index_build(c->docs, c->n);
     for (size_t d = 0; d < c->n; d++) {
         split_words(&all, c->docs[d].tool);
         split_words(&all, c->docs[d].description);
@@ -869,7 +899,7 @@ static int dump(const struct corpus *c, const struct lquery *qs, size_t nq, cons
         dump_line(fn, fs, idx, c->docs, qi++, qs[i].text, NULL, TOP_K);
         dump_line(fn, fs, idx, c->docs, qi++, qs[i].text, NULL, 40);
     }
-    for (size_t i = 0; i < 2000; i++) {
+    for (size_t i = 0; c->n > 0 && all.n > 0 && i < 2000; i++) {
         const struct search_doc *d = &c->docs[rnd(&st) % c->n];
         struct words dw = { 0 };
         char q[512] = "", w[64];
@@ -950,6 +980,8 @@ static int dump(const struct corpus *c, const struct lquery *qs, size_t nq, cons
             dump_line(fn, fs, idx, c->docs, qi++, q, d->server, TOP_K);
         if (i % 11 == 0)
             dump_line(fn, fs, idx, c->docs, qi++, q, NULL, 3 + rnd(&st) % 40);
+        if (i % 5 == 0)
+            dump_suggest(fn, fs, idx, c->docs, qi++, q);
         words_free(&dw);
     }
     /* Hostile input: empty, separators only, stop words only, invalid UTF-8, huge. */
@@ -998,13 +1030,30 @@ static void profile(const struct search_doc *docs, size_t n, const struct lquery
     free(variants);
 }
 
+static void corpus_free(struct corpus *c, struct lquery *qs, size_t nq, cJSON *qroot)
+{
+    for (size_t i = 0; i < nq; i++)
+        free(qs[i].relevant);
+    free(qs);
+    cJSON_Delete(qroot);
+    for (size_t d = 0; d < c->n; d++)
+        free((char *)c->docs[d].name);
+    free(c->docs);
+    for (size_t r = 0; r < c->nroots; r++) {
+        cJSON_Delete(c->roots[r]);
+        free(c->servers[r]);
+    }
+    free(c->roots);
+    free(c->servers);
+}
+
 int main(int argc, char **argv)
 {
     const char *dir = "../shared/search/catalogs";
     const char *qpath = NULL;
     bool misses = false, quality_only = false;
     const char *dump_prefix = NULL;
-    int profile_rounds = 0;
+    int profile_rounds = 0, build_rounds = 0;
     int npos = 0;
     struct corpus c = { 0 };
     struct lquery *qs = NULL;
@@ -1021,10 +1070,12 @@ int main(int argc, char **argv)
             dump_prefix = argv[++i];
         } else if (strcmp(argv[i], "--profile") == 0 && i + 1 < argc) {
             profile_rounds = (int)strtol(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--profile-build") == 0 && i + 1 < argc) {
+            build_rounds = (int)strtol(argv[++i], NULL, 10);
         } else if (argv[i][0] == '-') {
             fprintf(stderr,
                     "usage: search_bench [--misses] [--quality] [--dump PREFIX] [--profile ROUNDS] "
-                    "[CATALOG_DIR [QUERY_FILE]]\n");
+                    "[--profile-build ROUNDS] [CATALOG_DIR [QUERY_FILE]]\n");
             return 2;
         } else if (npos++ == 0) {
             dir = argv[i];
@@ -1038,11 +1089,23 @@ int main(int argc, char **argv)
         return 1;
     printf("%zu tools from %zu catalogs in %s; %zu queries from %s\n\n", c.n, c.nroots, dir, nq,
            qpath);
-    if (dump_prefix != NULL)
-        return dump(&c, qs, nq, dump_prefix);
-    if (profile_rounds > 0) {
-        profile(c.docs, c.n < 1000 ? c.n : 1000, qs, nq, profile_rounds);
-        return 0;
+    if (dump_prefix != NULL || profile_rounds > 0 || build_rounds > 0) {
+        size_t n1k = c.n < 1000 ? c.n : 1000;
+        int rc = 0;
+
+        if (dump_prefix != NULL) {
+            rc = dump(&c, qs, nq, dump_prefix);
+        } else if (profile_rounds > 0) {
+            profile(c.docs, n1k, qs, nq, profile_rounds);
+        } else {
+            printf("build %zu tools: %.2f ms (median of 5)\n", n1k,
+                   build_time(c.docs, n1k, NULL));
+            for (int r = 0; r < build_rounds; r++)
+                search_index_free(search_index_build(c.docs, n1k));
+        }
+        corpus_free(&c, qs, nq, qroot);
+        free(qdefault);
+        return rc;
     }
 
     /* Quality. */
@@ -1148,19 +1211,7 @@ done:;
     free(bm.idf);
     free(bm.dl);
     free(bm.slot);
-    for (size_t i = 0; i < nq; i++)
-        free(qs[i].relevant);
-    free(qs);
-    cJSON_Delete(qroot);
-    for (size_t d = 0; d < c.n; d++)
-        free((char *)c.docs[d].name);
-    free(c.docs);
-    for (size_t r = 0; r < c.nroots; r++) {
-        cJSON_Delete(c.roots[r]);
-        free(c.servers[r]);
-    }
-    free(c.roots);
-    free(c.servers);
+    corpus_free(&c, qs, nq, qroot);
     free(qdefault);
     return 0;
 }

@@ -18,6 +18,12 @@
  * names ("slack: ...") or whose vocabulary it uses ("gmail" on the Google Workspace server).
  * A query equal to a tool name is answered by that tool first, whatever the ranking says.
  *
+ * Speed: everything a query would otherwise recompute is prepared at build time: the synonym
+ * table as term ids and hashes with each group's range, the vocabulary bucketed by length (typo
+ * candidates) and by first four bytes (completions). Ranking touches only documents the query's
+ * terms post to, keeps the best few in a small heap and sorts those alone; it must keep giving
+ * the very same lists (bench/search_bench --dump writes them for diffing).
+ *
  * DESIGN (threads): the index is immutable after search_index_build(); only two things change
  * under queries, and both live behind one mutex in struct cache: the LRU query cache and a free
  * list of per-query scratch buffers (dense per-document accumulators, reset after use, so a
@@ -416,6 +422,15 @@ struct syn_member {
     uint32_t group;
     uint32_t nstem;
     const char *stem[4];
+    uint32_t slen[4];  /* strlen(stem[i]) */
+    uint64_t hash[4];  /* hash_bytes(stem[i]) */
+    uint32_t term[4];  /* stem[i]'s term id, or UINT32_MAX when the index lacks it */
+};
+
+/* A term of the length-bucketed vocabulary that typo correction scans. */
+struct lenterm {
+    uint32_t letters; /* term.letters */
+    uint32_t term;
 };
 
 /* Per-query dense accumulators, reused through the cache's free list. */
@@ -480,30 +495,55 @@ struct search_index {
     size_t nsyn;
     struct strmap syn_map; /* one-word member stem → first member index, chained below */
     uint32_t *syn_next;
+    uint32_t group_first[NGROUPS + 1]; /* members of group g: [group_first[g], group_first[g+1]) */
+    uint32_t *phrases;        /* members of two or more stems, in table order */
+    size_t nphrases;
+    uint32_t *pfx_first;      /* terms of 5+ bytes by their first 4: bucket b is [pfx_first[b], */
+    uint32_t *pfx_terms;      /* pfx_first[b + 1]) of pfx_terms, b = pfx_bucket(idx, text) */
+    uint32_t pfx_bits;        /* log2 of the bucket count */
+    struct lenterm *by_len;   /* terms ordered by length, for typo correction */
+    uint32_t len_first[SEARCH_MAX_TOKEN + 2]; /* length l: [len_first[l], len_first[l + 1]) */
     size_t base_bytes;
     struct cache *cache;
 };
 
 /* ------------------------------------------------------------------------ small helpers */
 
+/* ASCII character classes of a byte: C_LOWER a-z, C_UPPER A-Z, C_DIGIT 0-9 (tokenizing every
+ * byte of every description is most of the work of building the index). */
+#define C_LOWER 1
+#define C_UPPER 2
+#define C_DIGIT 4
+
+static const uint8_t char_class[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 0, 0, 0, 0, 0, 0,
+    0, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0,
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
 static bool is_lower(int c)
 {
-    return c >= 'a' && c <= 'z';
+    return char_class[(unsigned char)c] == C_LOWER;
 }
 
 static bool is_upper(int c)
 {
-    return c >= 'A' && c <= 'Z';
+    return char_class[(unsigned char)c] == C_UPPER;
 }
 
 static bool is_digit(int c)
 {
-    return c >= '0' && c <= '9';
+    return char_class[(unsigned char)c] == C_DIGIT;
 }
 
 static bool is_alnum(int c)
 {
-    return is_lower(c) || is_upper(c) || is_digit(c);
+    return char_class[(unsigned char)c] != 0;
 }
 
 static int to_lower(int c)
@@ -512,22 +552,63 @@ static int to_lower(int c)
 }
 
 /* A multiply-mix hash over 8-byte words: tokens are short, and hashing them is most of the
- * work of building the index. */
+ * work of building the index. A tail of 4 to 7 bytes is read as two overlapping 4-byte words,
+ * a shorter one byte by byte; the length is mixed in first, so that is unambiguous. */
 static uint64_t hash_bytes(const char *s, size_t n)
 {
-    uint64_t h = 0x9e3779b97f4a7c15ull ^ (n * 0xff51afd7ed558ccdull);
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ (n * 0xff51afd7ed558ccdull), w;
 
-    while (n > 0) {
-        uint64_t w = 0;
-        size_t k = n < 8 ? n : 8;
-
-        memcpy(&w, s, k);
+    for (; n >= 8; s += 8, n -= 8) {
+        memcpy(&w, s, 8);
         h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
         h ^= h >> 32;
-        s += k;
-        n -= k;
+    }
+    if (n > 0) {
+        if (n >= 4) {
+            uint32_t a, b;
+
+            memcpy(&a, s, 4);
+            memcpy(&b, s + n - 4, 4);
+            w = a | (uint64_t)b << 32;
+        } else {
+            w = (unsigned char)s[0] | (uint64_t)(unsigned char)s[n / 2] << 8 |
+                (uint64_t)(unsigned char)s[n - 1] << 16;
+        }
+        h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+        h ^= h >> 32;
     }
     return h ^ (h >> 29);
+}
+
+/* memcmp(a, b, n) == 0 for the short keys of the maps, without a call. */
+static bool same_bytes(const char *a, const char *b, size_t n)
+{
+    uint64_t x, y;
+
+    if (n >= 8) {
+        for (size_t i = 0; i + 8 <= n; i += 8) {
+            memcpy(&x, a + i, 8);
+            memcpy(&y, b + i, 8);
+            if (x != y)
+                return false;
+        }
+        memcpy(&x, a + n - 8, 8);
+        memcpy(&y, b + n - 8, 8);
+        return x == y;
+    }
+    if (n >= 4) {
+        uint32_t p, q, r, t;
+
+        memcpy(&p, a, 4);
+        memcpy(&q, b, 4);
+        memcpy(&r, a + n - 4, 4);
+        memcpy(&t, b + n - 4, 4);
+        return p == q && r == t;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return false;
+    return true;
 }
 
 static char *arena_alloc(struct arena *a, size_t n)
@@ -567,9 +648,13 @@ static void arena_free(struct arena *a)
     }
 }
 
-static void strmap_grow(struct strmap *m)
+/* Grows m to at least min_cap slots (a power of two), or doubles it when min_cap is 0. */
+static void strmap_grow(struct strmap *m, size_t min_cap)
 {
     size_t cap = m->cap ? m->cap * 2 : 64;
+
+    while (cap < min_cap)
+        cap *= 2;
     struct strmap_slot *slot = xcalloc(cap, sizeof(*slot));
 
     for (size_t i = 0; i < m->cap; i++) {
@@ -597,7 +682,7 @@ static uint32_t strmap_get(const struct strmap *m, const char *key, size_t len)
     while (m->slot[j].key != NULL) {
         const struct strmap_slot *s = &m->slot[j];
 
-        if (s->hash == h && s->len == len && memcmp(s->key, key, len) == 0)
+        if (s->hash == h && s->len == len && same_bytes(s->key, key, len))
             return s->id;
         j = (j + 1) & (m->cap - 1);
     }
@@ -608,13 +693,13 @@ static uint32_t strmap_get(const struct strmap *m, const char *key, size_t len)
 static uint32_t strmap_put(struct strmap *m, const char *key, size_t len, uint32_t id)
 {
     if ((m->used + 1) * 2 > m->cap)
-        strmap_grow(m);
+        strmap_grow(m, 0);
     uint64_t h = hash_bytes(key, len);
     size_t j = h & (m->cap - 1);
     while (m->slot[j].key != NULL) {
         struct strmap_slot *s = &m->slot[j];
 
-        if (s->hash == h && s->len == len && memcmp(s->key, key, len) == 0)
+        if (s->hash == h && s->len == len && same_bytes(s->key, key, len))
             return s->id;
         j = (j + 1) & (m->cap - 1);
     }
@@ -682,7 +767,8 @@ struct tokenizer {
     size_t pos; /* offset of the current word */
 };
 
-static void emit(struct tokenizer *t, const char *s, size_t n)
+/* Hands one token to the callback, lower-cased; lower says it has no upper-case letter. */
+static void emit(struct tokenizer *t, const char *s, size_t n, bool lower)
 {
     char buf[SEARCH_MAX_TOKEN];
 
@@ -694,7 +780,7 @@ static void emit(struct tokenizer *t, const char *s, size_t n)
     if (n == 1 && !is_digit((unsigned char)s[0]))
         return;
     const char *tok = s;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; !lower && i < n; i++) {
         if (is_upper((unsigned char)s[i])) {
             for (size_t j = 0; j < n; j++)
                 buf[j] = (char)to_lower((unsigned char)s[j]);
@@ -712,7 +798,7 @@ static void emit_part(struct tokenizer *t, const char *s, size_t n)
 {
     bool letters = false, digits = false;
 
-    emit(t, s, n);
+    emit(t, s, n, false);
     for (size_t i = 0; i < n; i++) {
         if (is_digit((unsigned char)s[i]))
             digits = true;
@@ -727,7 +813,7 @@ static void emit_part(struct tokenizer *t, const char *s, size_t n)
         while (j < n && !is_digit((unsigned char)s[j]))
             j++;
         if (j - i >= 2 && j - i < n)
-            emit(t, s + i, j - i);
+            emit(t, s + i, j - i, false);
         while (j < n && is_digit((unsigned char)s[j]))
             j++;
         i = j;
@@ -757,7 +843,7 @@ static void emit_ascii_run(struct tokenizer *t, const char *s, size_t n)
  * more characters also give their character bigrams so a query can match inside them. */
 static void emit_utf8_run(struct tokenizer *t, const char *s, size_t n, size_t ncp)
 {
-    emit(t, s, n);
+    emit(t, s, n, true); /* no ASCII byte in a UTF-8 run */
     if (ncp < 3)
         return;
     for (size_t i = 0; i < n && t->count < t->max;) {
@@ -768,9 +854,36 @@ static void emit_utf8_run(struct tokenizer *t, const char *s, size_t n, size_t n
 
         if (l1 == 0 || l2 == 0)
             break;
-        emit(t, s + i, l1 + l2);
+        emit(t, s + i, l1 + l2, true);
         i += l1;
     }
+}
+
+/*
+ * How many of the (at most 8) bytes at s are lower-case ASCII letters before the first that is
+ * not: eight bytes at a time, since runs of lower-case letters are most of the text indexed.
+ * A byte b < 0x80 is a-z when b + 0x1f has the high bit set and b + 0x05 has not; a byte of
+ * 0x80 or more carries into the next one, but only bytes after the first failing one see it.
+ */
+static size_t lower_prefix(const char *s, size_t n)
+{
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (n >= 8) {
+        const uint64_t high = 0x8080808080808080ull;
+        uint64_t w;
+
+        memcpy(&w, s, 8);
+        uint64_t lower = (w + 0x1f1f1f1f1f1f1f1full) & ~(w + 0x0505050505050505ull) & ~w & high;
+        if (lower == high)
+            return 8;
+        return (size_t)__builtin_ctzll(~lower & high) / 8;
+    }
+#endif
+    size_t k = 0;
+
+    while (k < n && k < 7 && is_lower((unsigned char)s[k]))
+        k++;
+    return k;
 }
 
 /* Cuts text into lower-cased tokens and hands each to cb, at most max of them. */
@@ -784,15 +897,24 @@ static void tokenize(const char *s, size_t len, size_t max, token_cb cb, void *c
 
         if (is_alnum(c)) {
             size_t j = i;
-            bool plain = true; /* lower-case letters only: no camelCase or digits to split */
+            unsigned seen = 0; /* the classes met; C_LOWER alone: nothing to split */
 
-            while (j < len && is_alnum((unsigned char)s[j])) {
-                plain = plain && is_lower((unsigned char)s[j]);
+            for (;;) {
+                size_t k = lower_prefix(s + j, len - j);
+
+                if (k > 0)
+                    seen |= C_LOWER;
+                j += k;
+                if (k == 8)
+                    continue;
+                if (j >= len || char_class[(unsigned char)s[j]] == 0)
+                    break;
+                seen |= char_class[(unsigned char)s[j]];
                 j++;
             }
             t.pos = i;
-            if (plain)
-                emit(&t, s + i, j - i);
+            if (seen == C_LOWER)
+                emit(&t, s + i, j - i, true);
             else
                 emit_ascii_run(&t, s + i, j - i);
             i = j;
@@ -839,6 +961,8 @@ static void tokenize(const char *s, size_t len, size_t max, token_cb cb, void *c
 /* Compares the n bytes at w with the NUL-terminated s, like strcmp. */
 static int cmp_word(const char *w, size_t n, const char *s)
 {
+    if (n > 0 && (unsigned char)w[0] != (unsigned char)s[0])
+        return (unsigned char)w[0] < (unsigned char)s[0] ? -1 : 1;
     size_t k = strlen(s);
     int c = memcmp(w, s, n < k ? n : k);
 
@@ -883,9 +1007,14 @@ static const char *irregular_form(const char *w, size_t n)
 
 static bool has_vowel(const char *w, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        if (strchr("aeiouy", w[i]) != NULL)
+    for (size_t i = 0; i < n; i++) {
+        switch (w[i]) {
+        case 'a': case 'e': case 'i': case 'o': case 'u': case 'y':
             return true;
+        default:
+            break;
+        }
+    }
     return false;
 }
 
@@ -1109,16 +1238,18 @@ static size_t lead_length(const char *s)
     return i;
 }
 
-/* Parameter descriptions repeat across the tools of a server (the same "documentId" on a
- * hundred tools): each distinct text is tokenized once and its terms replayed afterwards. */
-static void add_param_desc(struct builder *b, const char *s)
+/* Parameter names and descriptions and server names repeat across tools (the same
+ * "documentId" on a hundred tools): each distinct text is tokenized once and its terms replayed
+ * afterwards. The terms of a text are the same in every field but the name (where stop words
+ * count), so one memo serves all the fields it is used for. */
+static void add_memo(struct builder *b, int field, const char *s)
 {
     size_t n = strlen(s);
     uint32_t e = strmap_get(&b->memo, s, n);
 
     if (e != UINT32_MAX) {
         for (uint32_t i = 0; i < b->memo_span[2 * (size_t)e + 1]; i++)
-            count_term(b, b->memo_ids[b->memo_span[2 * (size_t)e] + i], F_PDESC);
+            count_term(b, b->memo_ids[b->memo_span[2 * (size_t)e] + i], field);
         return;
     }
     if (b->nspan == b->cap_span) {
@@ -1127,17 +1258,45 @@ static void add_param_desc(struct builder *b, const char *s)
     }
     size_t first = b->nmemo;
     b->recording = true;
-    add_text(b, F_PDESC, s, n);
+    add_text(b, field, s, n);
     b->recording = false;
     b->memo_span[2 * b->nspan] = (uint32_t)first;
     b->memo_span[2 * b->nspan + 1] = (uint32_t)(b->nmemo - first);
     strmap_put(&b->memo, s, n, (uint32_t)b->nspan++);
 }
 
-/* Parameter names and descriptions, and one level of nested objects (also inside arrays). */
-static void add_schema(struct builder *b, const cJSON *schema, int depth)
+/* The first members of object o named description, properties and items, as
+ * cJSON_GetObjectItemCaseSensitive() finds them (it stops at a member without a name), in one
+ * walk over o instead of three. */
+static void schema_members(const cJSON *o, const cJSON **desc, const cJSON **props,
+                           const cJSON **items)
 {
-    const cJSON *props = cJSON_GetObjectItemCaseSensitive(schema, "properties");
+    *desc = *props = *items = NULL;
+    for (const cJSON *c = o->child; c != NULL && c->string != NULL; c = c->next) {
+        const cJSON **found = NULL;
+
+        switch (c->string[0]) {
+        case 'd':
+            found = strcmp(c->string, "description") == 0 ? desc : NULL;
+            break;
+        case 'p':
+            found = strcmp(c->string, "properties") == 0 ? props : NULL;
+            break;
+        case 'i':
+            found = strcmp(c->string, "items") == 0 ? items : NULL;
+            break;
+        default:
+            break;
+        }
+        if (found != NULL && *found == NULL)
+            *found = c;
+    }
+}
+
+/* Parameter names and descriptions of a schema's properties, and one level of nested objects
+ * (also inside arrays). */
+static void add_schema(struct builder *b, const cJSON *props, int depth)
+{
     const cJSON *p;
     int count = 0;
 
@@ -1145,21 +1304,22 @@ static void add_schema(struct builder *b, const cJSON *schema, int depth)
         return;
     cJSON_ArrayForEach(p, props)
     {
+        const cJSON *d, *nested, *items;
+
         if (count++ >= SEARCH_MAX_PARAMS)
             break;
         if (p->string != NULL)
-            add_str(b, F_PARAM, p->string);
+            add_memo(b, F_PARAM, p->string);
         if (!cJSON_IsObject(p))
             continue;
-        const cJSON *d = cJSON_GetObjectItemCaseSensitive(p, "description");
-        if (cJSON_IsString(d))
-            add_param_desc(b, d->valuestring);
+        schema_members(p, &d, &nested, &items);
+        if (d != NULL && cJSON_IsString(d))
+            add_memo(b, F_PDESC, d->valuestring);
         if (depth > 0)
             continue;
-        add_schema(b, p, depth + 1);
-        const cJSON *items = cJSON_GetObjectItemCaseSensitive(p, "items");
+        add_schema(b, nested, depth + 1);
         if (cJSON_IsObject(items))
-            add_schema(b, items, depth + 1);
+            add_schema(b, cJSON_GetObjectItemCaseSensitive(items, "properties"), depth + 1);
     }
 }
 
@@ -1388,6 +1548,7 @@ static void build_synonyms(struct search_index *idx)
     size_t cap = 0;
 
     for (size_t g = 0; g < NGROUPS; g++) {
+        idx->group_first[g] = (uint32_t)idx->nsyn;
         for (size_t m = 0; m < SYN_WIDTH && synonym_groups[g].word[m] != NULL; m++) {
             const char *w = synonym_groups[g].word[m];
             struct syn_collect c = { .n = 0, .arena = &idx->arena };
@@ -1404,6 +1565,11 @@ static void build_synonyms(struct search_index *idx)
             sm->group = (uint32_t)g;
             sm->nstem = c.n;
             memcpy(sm->stem, c.stem, sizeof(c.stem));
+            for (uint32_t i = 0; i < c.n; i++) {
+                sm->slen[i] = (uint32_t)strlen(c.stem[i]);
+                sm->hash[i] = hash_bytes(c.stem[i], sm->slen[i]);
+                sm->term[i] = strmap_get(&idx->vocab, c.stem[i], sm->slen[i]);
+            }
             idx->syn_next[idx->nsyn] = UINT32_MAX;
             if (c.n == 1) {
                 uint32_t head = strmap_get(&idx->syn_map, c.stem[0], strlen(c.stem[0]));
@@ -1419,6 +1585,62 @@ static void build_synonyms(struct search_index *idx)
             }
             idx->nsyn++;
         }
+    }
+    idx->group_first[NGROUPS] = (uint32_t)idx->nsyn;
+    idx->phrases = xmalloc((idx->nsyn ? idx->nsyn : 1) * sizeof(*idx->phrases));
+    for (size_t k = 0; k < idx->nsyn; k++)
+        if (idx->syn[k].nstem > 1)
+            idx->phrases[idx->nphrases++] = (uint32_t)k;
+}
+
+/* The prefix bucket of a text of at least 4 bytes: a hash of its first 4. */
+static size_t pfx_bucket(const struct search_index *idx, const char *s)
+{
+    uint32_t k;
+
+    memcpy(&k, s, 4);
+    return (size_t)((k * 0x9e3779b1u) >> (32 - idx->pfx_bits));
+}
+
+/* The vocabulary in the two arrangements that unknown query words search: by first 4 bytes (a
+ * completion of a 4+ byte word starts with them) and by length (a typo is at most two bytes
+ * longer or shorter). Both are counting sorts, linear in the vocabulary. */
+static void build_lookups(struct search_index *idx)
+{
+    size_t nt = idx->nterms, nb;
+
+    idx->pfx_bits = 6;
+    while (((size_t)1 << idx->pfx_bits) < nt / 2 && idx->pfx_bits < 24)
+        idx->pfx_bits++;
+    nb = (size_t)1 << idx->pfx_bits;
+    idx->pfx_first = xcalloc(nb + 1, sizeof(*idx->pfx_first));
+    for (size_t t = 0; t < nt; t++)
+        if (idx->terms[t].len > 4)
+            idx->pfx_first[pfx_bucket(idx, idx->terms[t].text) + 1]++;
+    for (size_t b = 1; b <= nb; b++)
+        idx->pfx_first[b] += idx->pfx_first[b - 1];
+    idx->pfx_terms = xmalloc((idx->pfx_first[nb] ? idx->pfx_first[nb] : 1) *
+                             sizeof(*idx->pfx_terms));
+    uint32_t *pfill = xmalloc(nb * sizeof(*pfill));
+    memcpy(pfill, idx->pfx_first, nb * sizeof(*pfill));
+    for (size_t t = 0; t < nt; t++)
+        if (idx->terms[t].len > 4)
+            idx->pfx_terms[pfill[pfx_bucket(idx, idx->terms[t].text)]++] = (uint32_t)t;
+    free(pfill);
+
+    idx->by_len = xmalloc((nt ? nt : 1) * sizeof(*idx->by_len));
+    memset(idx->len_first, 0, sizeof(idx->len_first));
+    for (size_t t = 0; t < nt; t++)
+        idx->len_first[idx->terms[t].len + 1]++; /* len <= SEARCH_MAX_TOKEN by construction */
+    for (size_t l = 1; l <= SEARCH_MAX_TOKEN + 1; l++)
+        idx->len_first[l] += idx->len_first[l - 1];
+    uint32_t fill[SEARCH_MAX_TOKEN + 1];
+    memcpy(fill, idx->len_first, sizeof(fill));
+    for (size_t t = 0; t < nt; t++) {
+        struct lenterm *lt = &idx->by_len[fill[idx->terms[t].len]++];
+
+        lt->letters = idx->terms[t].letters;
+        lt->term = (uint32_t)t;
     }
 }
 
@@ -1450,6 +1672,25 @@ struct search_index *search_index_build(const struct search_doc *docs, size_t n)
     idx->info = xcalloc(n ? n : 1, sizeof(*idx->info));
     idx->cache = cache_new();
     b.flen = xcalloc(n ? n * F_COUNT : 1, sizeof(*b.flen));
+    /* A tool has 45 distinct terms on average in the real catalogs: start near that, so the
+     * array of (term, document) pairs is not copied over and over as it grows. The maps start
+     * at the size 1,000 real tools need (the vocabulary grows slower than the catalog). */
+    b.cap_raw = n > 0 ? 48 * n : 1;
+    b.raw = xmalloc(b.cap_raw * sizeof(*b.raw));
+    {
+        size_t hint = n < 1000 ? 16 * n : 16384;
+
+        strmap_grow(&idx->vocab, hint);
+        strmap_grow(&b.tokens, hint);
+        strmap_grow(&b.memo, hint / 2);
+        b.cap_terms = hint / 2 > 0 ? hint / 2 : 1;
+        idx->terms = xmalloc(b.cap_terms * sizeof(*idx->terms));
+        b.cap_last = b.cap_terms;
+        b.last = xmalloc(b.cap_last * sizeof(*b.last));
+        memset(b.last, 0xff, b.cap_last * sizeof(*b.last)); /* UINT32_MAX: no entry yet */
+        b.cap_memo = 16 * (n > 0 ? n : 1);
+        b.memo_ids = xmalloc(b.cap_memo * sizeof(*b.memo_ids));
+    }
 
     for (size_t i = 0; i < n; i++) {
         const struct search_doc *d = &docs[i];
@@ -1458,14 +1699,14 @@ struct search_index *search_index_build(const struct search_doc *docs, size_t n)
         idx->info[i].server = server_id(idx, &cap_servers, d);
         idx->server_ndocs[idx->info[i].server]++;
         add_str(&b, F_NAME, tool_part(d));
-        add_str(&b, F_SERVER, idx->servers[idx->info[i].server]);
+        add_memo(&b, F_SERVER, idx->servers[idx->info[i].server]);
         add_str(&b, F_TITLE, d->title);
         if (d->description != NULL) {
             b.lead_end = lead_length(d->description);
             add_str(&b, F_DESC, d->description);
         }
         if (d->input_schema != NULL)
-            add_schema(&b, d->input_schema, 0);
+            add_schema(&b, cJSON_GetObjectItemCaseSensitive(d->input_schema, "properties"), 0);
         flush_doc(&b);
         index_exact(idx, (uint32_t)i);
     }
@@ -1503,19 +1744,25 @@ struct search_index *search_index_build(const struct search_doc *docs, size_t n)
     }
     idx->npost = b.nraw;
     idx->post = xmalloc((b.nraw ? b.nraw : 1) * sizeof(*idx->post));
+    /* The length norm of each field of each document, computed once rather than per term. */
+    double *norms = xmalloc((n ? n * F_COUNT : 1) * sizeof(*norms));
+    for (size_t i = 0; i < n * F_COUNT; i++) {
+        size_t f = i % F_COUNT;
+        double len = b.flen[i];
+
+        norms[i] = avg[f] > 0 ? 1.0 - idx->rk->b[f] + idx->rk->b[f] * len / avg[f] : 1.0;
+    }
     for (size_t r = 0; r < b.nraw; r++) {
         const struct raw *rw = &b.raw[r];
         struct term *tm = &idx->terms[rw->term];
+        const double *norm = &norms[(size_t)rw->doc * F_COUNT];
         double tf = 0.0;
         uint32_t fields = 0;
 
         for (int f = 0; f < F_COUNT; f++) {
             if (rw->tf[f] == 0)
                 continue;
-            double len = b.flen[(size_t)rw->doc * F_COUNT + (size_t)f];
-            double norm = avg[f] > 0 ? 1.0 - idx->rk->b[f] + idx->rk->b[f] * len / avg[f] : 1.0;
-
-            tf += idx->rk->weight[f] * (double)rw->tf[f] / norm;
+            tf += idx->rk->weight[f] * (double)rw->tf[f] / norm[f];
             fields |= FIELD_BIT(f);
         }
         struct posting *p = &idx->post[tm->post + tm->df++];
@@ -1523,6 +1770,7 @@ struct search_index *search_index_build(const struct search_doc *docs, size_t n)
         p->w = (float)(tf * (idx->rk->k1 + 1.0) / (tf + idx->rk->k1));
         p->fields = fields;
     }
+    free(norms);
 
     name_servers = xcalloc(idx->nterms ? idx->nterms : 1, sizeof(*name_servers));
     nname = xcalloc(idx->nterms ? idx->nterms : 1, sizeof(*nname));
@@ -1538,6 +1786,8 @@ struct search_index *search_index_build(const struct search_doc *docs, size_t n)
     free(nname);
 
     build_synonyms(idx);
+    build_lookups(idx);
+    idx->terms = xrealloc(idx->terms, (idx->nterms ? idx->nterms : 1) * sizeof(*idx->terms));
 
     idx->base_bytes = sizeof(*idx) + sizeof(*idx->cache) + idx->arena.bytes +
                       n * sizeof(*idx->docs) +
@@ -1545,7 +1795,10 @@ struct search_index *search_index_build(const struct search_doc *docs, size_t n)
                       idx->npost * sizeof(*idx->post) + idx->naff * sizeof(*idx->aff) +
                       n * sizeof(*idx->info) +
                       idx->nservers * (sizeof(*idx->servers) + sizeof(*idx->server_ndocs)) +
-                      idx->nsyn * (sizeof(*idx->syn) + sizeof(*idx->syn_next)) +
+                      idx->nsyn * (sizeof(*idx->syn) + sizeof(*idx->syn_next) +
+                                   sizeof(*idx->phrases)) +
+                      idx->nterms * (sizeof(*idx->pfx_terms) + sizeof(*idx->by_len)) +
+                      (((size_t)1 << idx->pfx_bits) + 1) * sizeof(*idx->pfx_first) +
                       (idx->vocab.cap + idx->server_map.cap + idx->exact_full.cap +
                        idx->exact_tool.cap + idx->syn_map.cap) *
                           sizeof(struct strmap_slot);
@@ -1608,6 +1861,10 @@ void search_index_free(struct search_index *idx)
     free(idx->server_ndocs);
     free(idx->syn);
     free(idx->syn_next);
+    free(idx->pfx_first);
+    free(idx->pfx_terms);
+    free(idx->phrases);
+    free(idx->by_len);
     free(idx->vocab.slot);
     free(idx->server_map.slot);
     free(idx->exact_full.slot);
@@ -1656,6 +1913,8 @@ struct query {
     struct qstem {
         char s[SEARCH_MAX_TOKEN + 1];
         bool stop;
+        uint32_t len;  /* strlen(s) */
+        uint64_t hash; /* hash_bytes(s, len), set by analyze() */
     } stem[SEARCH_MAX_QUERY_TOKENS];
     size_t nstem;
     struct qterm qt[SEARCH_MAX_QTERMS];
@@ -1678,13 +1937,14 @@ static void on_query_token(void *ctx, const char *tok, size_t n, size_t pos)
         return;
     n = normalize_token(tok, n, buf);
     for (size_t i = 0; i < q->nstem; i++) {
-        if (strlen(q->stem[i].s) == n && memcmp(q->stem[i].s, buf, n) == 0) {
+        if (q->stem[i].len == n && memcmp(q->stem[i].s, buf, n) == 0) {
             q->stem[i].stop = q->stem[i].stop && stop;
             return;
         }
     }
     memcpy(q->stem[q->nstem].s, buf, n);
     q->stem[q->nstem].s[n] = '\0';
+    q->stem[q->nstem].len = (uint32_t)n;
     q->stem[q->nstem].stop = stop;
     q->nstem++;
 }
@@ -1696,11 +1956,13 @@ static int cmp_stem(const void *a, const void *b)
     return strcmp(x->s, y->s);
 }
 
-static size_t query_stem_index(const struct query *q, const char *s)
+/* The query stem equal to stem i of a synonym member, or SIZE_MAX. */
+static size_t query_stem_index(const struct query *q, const struct syn_member *sm, uint32_t i)
 {
-    for (size_t i = 0; i < q->nstem; i++)
-        if (strcmp(q->stem[i].s, s) == 0)
-            return i;
+    for (size_t k = 0; k < q->nstem; k++)
+        if (q->stem[k].hash == sm->hash[i] && q->stem[k].len == sm->slen[i] &&
+            memcmp(q->stem[k].s, sm->stem[i], sm->slen[i]) == 0)
+            return k;
     return SIZE_MAX;
 }
 
@@ -1752,19 +2014,15 @@ static void concept_add_term(struct query *q, uint32_t term, float weight, bool 
 }
 
 /* Adds a synonym member: the stems of one table entry, those the index knows. */
-static void concept_add_syn(struct query *q, const struct search_index *idx,
-                            const struct syn_member *sm, float weight)
+static void concept_add_syn(struct query *q, const struct syn_member *sm, float weight)
 {
     struct qconcept *c = &q->con[q->ncon - 1];
     uint32_t ids[4];
     uint32_t k = 0;
 
-    for (uint32_t i = 0; i < sm->nstem; i++) {
-        uint32_t t = strmap_get(&idx->vocab, sm->stem[i], strlen(sm->stem[i]));
-
-        if (t != UINT32_MAX)
-            ids[k++] = t;
-    }
+    for (uint32_t i = 0; i < sm->nstem; i++)
+        if (sm->term[i] != UINT32_MAX)
+            ids[k++] = sm->term[i];
     if (k == 0)
         return;
     if (k == 1) {
@@ -1794,36 +2052,42 @@ static void expand_groups(struct query *q, const struct search_index *idx, const
          m = idx->syn_next[m]) {
         uint32_t g = idx->syn[m].group;
 
-        for (size_t k = 0; k < idx->nsyn; k++) {
-            if (idx->syn[k].group < g)
-                continue;
-            if (idx->syn[k].group > g)
-                break;
+        for (size_t k = idx->group_first[g]; k < idx->group_first[g + 1]; k++) {
             if (idx->syn[k].nstem == 1 && strcmp(idx->syn[k].stem[0], s) == 0)
                 continue;
-            concept_add_syn(q, idx, &idx->syn[k],
+            concept_add_syn(q, &idx->syn[k],
                             synonym_groups[g].same ? idx->rk->w_same : weight);
         }
     }
 }
 
-/* Optimal-string-alignment distance (transpositions count one), or limit+1 once it exceeds
- * limit. Both strings are at most SEARCH_SUGGEST_KEY bytes. */
+/* Optimal-string-alignment distance (transpositions count one) when it is at most limit, else
+ * some value above limit. Only the band of cells within limit of the diagonal is computed: a
+ * cell off it costs more than limit to reach. Both strings are at most SEARCH_SUGGEST_KEY
+ * bytes. */
 static unsigned edit_distance(const char *a, size_t la, const char *b, size_t lb, unsigned limit)
 {
     unsigned rows[3][SEARCH_SUGGEST_KEY + 1];
     unsigned *pp = rows[0], *p = rows[1], *c = rows[2];
+    const unsigned over = limit + 1; /* stands for any value above limit */
 
     if (la > SEARCH_SUGGEST_KEY || lb > SEARCH_SUGGEST_KEY)
-        return limit + 1;
+        return over;
     if ((la > lb ? la - lb : lb - la) > limit)
-        return limit + 1;
+        return over;
     for (size_t j = 0; j <= lb; j++)
-        p[j] = (unsigned)j;
+        p[j] = j <= limit ? (unsigned)j : over;
     for (size_t i = 1; i <= la; i++) {
-        unsigned best = c[0] = (unsigned)i;
+        size_t lo = i > limit ? i - limit : 1, hi = i + limit < lb ? i + limit : lb;
+        unsigned best = over;
 
-        for (size_t j = 1; j <= lb; j++) {
+        /* The cells just outside the band, read by this row and the next. */
+        c[lo - 1] = lo == 1 ? (unsigned)i : over;
+        if (lo == 1 && i < best)
+            best = (unsigned)i;
+        if (hi < lb)
+            c[hi + 1] = over;
+        for (size_t j = lo; j <= hi; j++) {
             unsigned cost = a[i - 1] != b[j - 1];
             unsigned v = p[j - 1] + cost;
 
@@ -1838,7 +2102,7 @@ static unsigned edit_distance(const char *a, size_t la, const char *b, size_t lb
                 best = v;
         }
         if (best > limit)
-            return limit + 1;
+            return over;
         unsigned *t = pp;
         pp = p;
         p = c;
@@ -1855,15 +2119,22 @@ static int popcount64(uint64_t x)
     return (int)((x * 0x0101010101010101ull) >> 56);
 }
 
-/* Vocabulary terms that complete an unknown word, the most frequent first. A linear scan:
- * it runs only for words the index does not know, and keeps the build free of a sort. */
+/* Vocabulary terms that complete an unknown word, the most frequent first. A word of 4+ bytes
+ * (all that add_stem() passes) is completed only by terms of its prefix bucket. */
 static void add_prefix_terms(struct query *q, const struct search_index *idx, const char *s)
 {
     size_t n = strlen(s);
     uint32_t best[SEARCH_PREFIX_MAX];
-    size_t nbest = 0;
+    size_t nbest = 0, lo = 0, hi = idx->nterms;
 
-    for (size_t id = 0; id < idx->nterms; id++) {
+    if (n >= 4) {
+        size_t b = pfx_bucket(idx, s);
+
+        lo = idx->pfx_first[b];
+        hi = idx->pfx_first[b + 1];
+    }
+    for (size_t r = lo; r < hi; r++) {
+        uint32_t id = n >= 4 ? idx->pfx_terms[r] : (uint32_t)r;
         const struct term *t = &idx->terms[id];
         size_t k;
 
@@ -1881,7 +2152,7 @@ static void add_prefix_terms(struct query *q, const struct search_index *idx, co
         if (nbest < SEARCH_PREFIX_MAX)
             nbest++;
         memmove(best + k + 1, best + k, (nbest - 1 - k) * sizeof(*best));
-        best[k] = (uint32_t)id;
+        best[k] = id;
     }
     for (size_t i = 0; i < nbest; i++)
         concept_add_term(q, best[i], idx->rk->w_prefix, true);
@@ -1929,12 +2200,26 @@ static void add_typo_terms(struct query *q, const struct search_index *idx, cons
     for (size_t i = 0; i < n; i++)
         if (!is_lower((unsigned char)s[i]))
             return;
-    for (size_t t = 0; t < idx->nterms; t++) {
-        const struct term *tm = &idx->terms[t];
-        size_t diff = tm->len > n ? tm->len - n : n - tm->len;
+    size_t lmin = n - limit < 3 ? 3 : n - limit, lmax = n + limit;
 
-        if (diff > limit || tm->len < 3 || popcount64(tm->letters ^ letters) > (int)(2 * limit))
+    if (lmax > SEARCH_MAX_TOKEN)
+        lmax = SEARCH_MAX_TOKEN;
+    for (size_t r = lmin <= lmax ? idx->len_first[lmin] : 0;
+         lmin <= lmax && r < idx->len_first[lmax + 1]; r++) {
+        /* More than 2 * limit letters in one word and not the other: clearing that many
+         * lowest bits of the difference leaves some. */
+        uint32_t x = idx->by_len[r].letters ^ letters;
+
+        x &= x - 1;
+        x &= x - 1;
+        if (limit == 2) {
+            x &= x - 1;
+            x &= x - 1;
+        }
+        if (x != 0)
             continue;
+        uint32_t t = idx->by_len[r].term;
+        const struct term *tm = &idx->terms[t];
         unsigned d = edit_distance(s, n, tm->text, tm->len, limit);
         if (d > limit)
             continue;
@@ -1957,7 +2242,7 @@ static void add_typo_terms(struct query *q, const struct search_index *idx, cons
             best[j] = best[j - 1];
             bestc[j] = bestc[j - 1];
         }
-        best[k] = (uint32_t)t;
+        best[k] = t;
         bestc[k] = cost;
     }
     for (size_t i = 0; i < nbest; i++)
@@ -2015,13 +2300,16 @@ static void analyze(struct query *q, const struct search_index *idx)
 {
     bool used[SEARCH_MAX_QUERY_TOKENS] = { false };
 
-    for (size_t k = 0; k < idx->nsyn; k++) {
+    for (size_t i = 0; i < q->nstem; i++)
+        q->stem[i].hash = hash_bytes(q->stem[i].s, q->stem[i].len);
+    for (size_t ph = 0; ph < idx->nphrases; ph++) {
+        size_t k = idx->phrases[ph];
         const struct syn_member *sm = &idx->syn[k];
         size_t pos[4];
-        bool all = sm->nstem > 1;
+        bool all = true;
 
         for (uint32_t i = 0; all && i < sm->nstem; i++) {
-            pos[i] = query_stem_index(q, sm->stem[i]);
+            pos[i] = query_stem_index(q, sm, i);
             all = pos[i] != SIZE_MAX;
         }
         if (!all || !begin_concept(q, false))
@@ -2029,10 +2317,10 @@ static void analyze(struct query *q, const struct search_index *idx)
         /* The phrase itself, then the rest of its group. */
         for (uint32_t i = 0; i < sm->nstem; i++)
             used[pos[i]] = true;
-        concept_add_syn(q, idx, sm, 1.0f);
-        for (size_t j = 0; j < idx->nsyn; j++)
-            if (j != k && idx->syn[j].group == sm->group)
-                concept_add_syn(q, idx, &idx->syn[j],
+        concept_add_syn(q, sm, 1.0f);
+        for (size_t j = idx->group_first[sm->group]; j < idx->group_first[sm->group + 1]; j++)
+            if (j != k)
+                concept_add_syn(q, &idx->syn[j],
                                 synonym_groups[sm->group].same ? idx->rk->w_same
                                                                : idx->rk->w_phrase);
         if (q->con[q->ncon - 1].n == 0)
@@ -2042,8 +2330,9 @@ static void analyze(struct query *q, const struct search_index *idx)
      * query says the same thing twice, and a tool must not win by echoing both. */
     uint64_t groups[SEARCH_MAX_QUERY_TOKENS][GROUP_WORDS];
     size_t cluster[SEARCH_MAX_QUERY_TOKENS];
+    const size_t nstem = q->nstem; /* concepts are added below; the stems stay */
 
-    for (size_t i = 0; i < q->nstem; i++) {
+    for (size_t i = 0; i < nstem; i++) {
         const char *s = q->stem[i].s;
 
         memset(groups[i], 0, sizeof(groups[i]));
@@ -2064,7 +2353,7 @@ static void analyze(struct query *q, const struct search_index *idx)
             }
         }
     }
-    for (size_t i = 0; i < q->nstem; i++) {
+    for (size_t i = 0; i < nstem; i++) {
         const char *s = q->stem[i].s;
         uint32_t t;
 
@@ -2079,7 +2368,7 @@ static void analyze(struct query *q, const struct search_index *idx)
         }
         if (!begin_concept(q, is_number(s)))
             continue;
-        for (size_t k = i; k < q->nstem; k++)
+        for (size_t k = i; k < nstem; k++)
             if (!used[k] && cluster[k] == i)
                 add_stem(q, idx, q->stem[k].s);
         if (q->con[q->ncon - 1].n == 0)
@@ -2172,6 +2461,31 @@ static void score_concept(const struct search_index *idx, const struct query *q,
         const struct qmember *mm = &q->mem[m];
         float mw = 0.0f, mcov = 0.0f;
 
+        if (mm->n == 1) {
+            /* One term (the common case): its posting score is the member score. */
+            const struct qterm *qt = &q->qt[mm->first];
+            const struct term *t = &idx->terms[qt->term];
+            float w = qt->weight * t->idf * cw;
+
+            mcov = powf(qt->weight > mw ? qt->weight : mw, idx->rk->cov_exp);
+            for (uint32_t p = t->post; p < t->post + t->df; p++) {
+                const struct posting *po = &idx->post[p];
+                uint32_t d = po->doc;
+                float v = w * po->w;
+
+                if (!(s->seen[d] & 2)) {
+                    s->seen[d] |= 2;
+                    s->ctouched[s->nct++] = d;
+                }
+                if (v > s->cur[d])
+                    s->cur[d] = v;
+                if (mcov > s->cw[d])
+                    s->cw[d] = mcov;
+                if (po->fields & FIELD_BIT(F_NAME))
+                    s->cnh[d] = 1;
+            }
+            continue;
+        }
         s->nmt = 0;
         for (uint32_t k = mm->first; k < mm->first + mm->n; k++) {
             const struct term *t = &idx->terms[q->qt[k].term];
@@ -2265,12 +2579,20 @@ struct ranked {
     double score;
 };
 
+/* Higher score first, then name; two tools of the same name (a catalog may repeat one) by
+ * index, so the order is total and any sort gives the same list. */
 static bool ranks_before(const struct search_index *idx, const struct ranked *a,
                          const struct ranked *b)
 {
     if (a->score != b->score)
         return a->score > b->score;
-    return strcmp(idx->docs[a->doc].name, idx->docs[b->doc].name) < 0;
+    int c = strcmp(idx->docs[a->doc].name, idx->docs[b->doc].name);
+    return c != 0 ? c < 0 : a->doc < b->doc;
+}
+
+static int cmp_ranked(const void *a, const void *b, void *ctx)
+{
+    return ranks_before(ctx, a, b) ? -1 : ranks_before(ctx, b, a) ? 1 : 0;
 }
 
 /* Moves r down from slot i of the heap h[0..n) to its place. */
@@ -2334,6 +2656,12 @@ static size_t rank(const struct search_index *idx, const struct query *q, uint32
     bool destroys = false;
     for (size_t i = 0; i < q->nqt; i++)
         destroys = destroys || idx->terms[q->qt[i].term].destroy;
+    /* A query yields few distinct coverages: remember pow() of the last ones seen. */
+    struct {
+        double cov, pw;
+    } powmemo[16];
+    for (size_t i = 0; i < 16; i++)
+        powmemo[i].cov = -1.0;
     for (size_t i = 0; i < s->nt; i++) {
         uint32_t d = s->touched[i];
         const struct docinfo *di = &idx->info[d];
@@ -2344,14 +2672,22 @@ static size_t rank(const struct search_index *idx, const struct query *q, uint32
         if (nstrong > 0) {
             uint64_t credited = s->srvmask[di->server] & ~s->mask[d] & strong;
 
-            cov = ((double)s->covsum[d] + popcount64(credited)) / (double)nstrong;
+            cov = ((double)s->covsum[d] + (credited ? popcount64(credited) : 0)) /
+                  (double)nstrong;
             if (cov > 1.0)
                 cov = 1.0;
         }
         if (di->name_terms > 0)
             namecov = (double)(s->nh[d] < di->name_terms ? s->nh[d] : di->name_terms) /
                       (double)di->name_terms;
-        double f = (idx->rk->cov_floor + (1.0 - idx->rk->cov_floor) * pow(cov, idx->rk->cov_pow)) *
+        uint64_t cbits;
+        memcpy(&cbits, &cov, sizeof(cbits));
+        size_t slot = (size_t)((cbits ^ (cbits >> 29) ^ (cbits >> 47)) & 15);
+        if (powmemo[slot].cov != cov) {
+            powmemo[slot].cov = cov;
+            powmemo[slot].pw = pow(cov, idx->rk->cov_pow);
+        }
+        double f = (idx->rk->cov_floor + (1.0 - idx->rk->cov_floor) * powmemo[slot].pw) *
                    (1.0 + idx->rk->name_mult * namecov);
         if (di->destroy && !destroys)
             f *= idx->rk->destroy;
@@ -2360,17 +2696,29 @@ static size_t rank(const struct search_index *idx, const struct query *q, uint32
             .score = s->score[d] * f + idx->rk->w_namecov * namecov * cov +
                      idx->rk->w_server * s->srvsig[di->server],
         };
+        /* Most documents lose to the worst of a full heap on score alone. */
+        if (nheap == k && r.score < heap[0].score)
+            continue;
         heap_push(idx, heap, &nheap, k, r);
     }
     scratch_put(idx, s);
-    /* Pop the heap worst-first into the tail of out. */
+    /* Sort the kept best first: by insertion when they are few (they usually are 32). */
     count = nheap;
-    while (nheap > 0) {
-        out[nheap - 1].doc = heap[0].doc;
-        out[nheap - 1].score = heap[0].score;
-        nheap--;
-        if (nheap > 0)
-            heap_sift_down(idx, heap, nheap, 0, heap[nheap]);
+    if (count > 64) {
+        qsort_r(heap, count, sizeof(*heap), cmp_ranked, (void *)idx);
+    } else {
+        for (size_t i = 1; i < count; i++) {
+            struct ranked r = heap[i];
+            size_t j = i;
+
+            for (; j > 0 && ranks_before(idx, &r, &heap[j - 1]); j--)
+                heap[j] = heap[j - 1];
+            heap[j] = r;
+        }
+    }
+    for (size_t i = 0; i < count; i++) {
+        out[i].doc = heap[i].doc;
+        out[i].score = heap[i].score;
     }
     free(heap);
     return count;

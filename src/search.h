@@ -41,7 +41,7 @@ struct search_hit {
 
 /*
  * Builds an index over docs[0..n) (docs may be NULL when n is 0). Never returns NULL. Takes
- * about 20 ms per 1,000 tools; the work per tool is bounded (fields are cut at a few thousand
+ * about 15 ms per 1,000 tools; the work per tool is bounded (fields are cut at a few thousand
  * words, schemas at 64 parameters per level and one level of nesting).
  */
 struct search_index *search_index_build(const struct search_doc *docs, size_t n);

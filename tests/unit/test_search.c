@@ -203,6 +203,90 @@ static void test_typos(void **state)
     assert_string_equal(top(f, "kubernets pods", NULL), "k8s-go__pods_list");
 }
 
+/* Unknown words: completions of a cut word, and two slips in a long one. */
+static void test_completion_and_long_typos(void **state)
+{
+    struct fixture *f = *state;
+
+    assert_string_equal(top(f, "kuber pods", NULL), "k8s-go__pods_list");
+    assert_string_equal(top(f, "chann list", NULL), "slack__list_channels");
+    assert_string_equal(top(f, "list kubrenetse pods", NULL), "k8s-go__pods_list");
+    assert_string_equal(top(f, "post a mesage", NULL), "slack__post_message");
+}
+
+/* Words are cut the same wherever they sit: runs longer than eight letters, camelCase and
+ * digits after them, non-ASCII bytes right after ASCII letters. */
+static void test_long_words(void **state)
+{
+    (void)state;
+    static const char *const desc[] = {
+        "Handles extraordinarilylongwordsWithCamelCaseInsideThem and more",
+        "Summarizes abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdef tokens",
+        "Converts caf\xc3\xa9terias and na\xc3\xafvet\xc3\xa9 quickly",
+        "Counts version2beta builds",
+    };
+    struct search_doc docs[4] = { { 0 } };
+    struct search_hit hits[4];
+    char *names[4];
+
+    for (size_t i = 0; i < 4; i++) {
+        names[i] = xasprintf("s__t%zu", i);
+        docs[i].name = names[i];
+        docs[i].description = desc[i];
+    }
+    struct search_index *idx = search_index_build(docs, 4);
+    assert_int_equal(search_query(idx, "inside them", NULL, hits, 4), 1);
+    assert_int_equal(hits[0].doc, 0);
+    assert_int_equal(search_query(idx, "camel case", NULL, hits, 4), 1);
+    assert_int_equal(hits[0].doc, 0);
+    assert_true(search_query(idx, "abcdefghijklmnopqrstuvwxyzabcdefghijklmn", NULL, hits, 4) >= 1);
+    assert_int_equal(hits[0].doc, 1);
+    assert_true(search_query(idx, "caf\xc3\xa9terias", NULL, hits, 4) >= 1);
+    assert_int_equal(hits[0].doc, 2);
+    assert_true(search_query(idx, "beta builds", NULL, hits, 4) >= 1);
+    assert_int_equal(hits[0].doc, 3);
+    search_index_free(idx);
+    for (size_t i = 0; i < 4; i++)
+        free(names[i]);
+}
+
+/* Many hits (more than the ranking sorts by insertion) come best first, ties by name, and a
+ * shorter list is a prefix of a longer one. */
+static void test_many_hits_sorted(void **state)
+{
+    (void)state;
+    enum { N = 300 };
+    struct search_doc *docs = xcalloc(N, sizeof(*docs));
+    struct search_hit *hits = xcalloc(N, sizeof(*hits)), few[10];
+    char *names[N];
+
+    for (size_t i = 0; i < N; i++) {
+        /* Every tool matches; a third of them tie exactly. */
+        names[i] = xasprintf("srv%zu__tool%zu", (i * 7919) % N, i);
+        docs[i].name = names[i];
+        docs[i].description = i % 3 == 0 ? "list the items of the store"
+                                         : (i % 3 == 1 ? "list items" : "list every item there is");
+    }
+    struct search_index *idx = search_index_build(docs, N);
+    size_t n = search_query(idx, "list items", NULL, hits, N);
+    assert_int_equal(n, N);
+    for (size_t i = 1; i < n; i++) {
+        assert_true(hits[i - 1].score >= hits[i].score);
+        if (hits[i - 1].score == hits[i].score)
+            assert_true(strcmp(docs[hits[i - 1].doc].name, docs[hits[i].doc].name) < 0);
+    }
+    search_index_free(idx);
+    idx = search_index_build(docs, N);
+    assert_int_equal(search_query(idx, "list items", NULL, few, 10), 10);
+    for (size_t i = 0; i < 10; i++)
+        assert_int_equal(few[i].doc, hits[i].doc);
+    search_index_free(idx);
+    for (size_t i = 0; i < N; i++)
+        free(names[i]);
+    free(docs);
+    free(hits);
+}
+
 static void test_parameters(void **state)
 {
     struct fixture *f = *state;
@@ -485,6 +569,9 @@ int main(void)
         cmocka_unit_test(test_stemming),
         cmocka_unit_test(test_synonyms),
         cmocka_unit_test(test_typos),
+        cmocka_unit_test(test_completion_and_long_typos),
+        cmocka_unit_test(test_long_words),
+        cmocka_unit_test(test_many_hits_sorted),
         cmocka_unit_test(test_parameters),
         cmocka_unit_test(test_destructive_held_back),
         cmocka_unit_test(test_chinese),
