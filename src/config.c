@@ -14,6 +14,7 @@
 
 #include "err.h"
 #include "json.h"
+#include "oauth_config.h"
 #include "xmem.h"
 
 #define CONFIG_MAX_BYTES (64u * 1024u * 1024u)
@@ -228,8 +229,22 @@ static int read_server(struct config *cfg, const cJSON *entry, struct config_ser
                   why);
     if (rc != 0)
         return rc;
-    if (json_get_obj(entry, "oauth") != NULL)
-        srv->oauth = json_dup(json_get(entry, "oauth"));
+    if (json_get(entry, "oauth") != NULL && !cJSON_IsNull(json_get(entry, "oauth"))) {
+        /* Checked here so a mistake is reported when the file is read; a bad value keeps only
+         * this server from starting. */
+        struct oauth_config oc;
+        char *owhy = NULL, owhere[300];
+
+        snprintf(owhere, sizeof(owhere), "%s.oauth", where);
+        if (cJSON_IsObject(json_get(entry, "oauth")))
+            check_fields(cfg, json_get(entry, "oauth"), oauth_config_fields, owhere);
+        if (oauth_config_parse(json_get(entry, "oauth"), &oc, &owhy) != 0) {
+            srv->problem = owhy;
+        } else {
+            oauth_config_clear(&oc);
+            srv->oauth = json_dup(json_get(entry, "oauth"));
+        }
+    }
 
     if (srv->transport == CONFIG_STDIO) {
         char *problem = NULL;
@@ -251,6 +266,7 @@ static int read_server(struct config *cfg, const cJSON *entry, struct config_ser
         srv->command = expand(command, &problem);
         if (srv->command == NULL) {
             srv->command = xstrdup(command);
+            free(srv->problem);
             srv->problem = xasprintf("command: %s", problem);
             free(problem);
             problem = NULL;
@@ -294,6 +310,7 @@ static int read_server(struct config *cfg, const cJSON *entry, struct config_ser
         srv->url = expand(url, &problem);
         if (srv->url == NULL) {
             srv->url = xstrdup(url);
+            free(srv->problem);
             srv->problem = xasprintf("url: %s", problem);
             free(problem);
         } else if (strncmp(srv->url, "http://", 7) != 0 && strncmp(srv->url, "https://", 8) != 0) {

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli_auth.h"
 #include "cli_doctor.h"
 #include "cli_inspect.h"
 #include "cli_manage.h"
@@ -50,6 +51,7 @@ static const struct command commands[] = {
     {"call", cli_inspect_call, "call a tool with JSON arguments", cli_inspect_call_help},
     {"refresh", cli_inspect_refresh, "reload every server's tools and the catalog cache",
      cli_inspect_refresh_help},
+    {"auth", cli_auth_main, "OAuth sign-ins: status, login SERVER, logout SERVER", cli_auth_help},
     {"doctor", cli_doctor_main, "check the config and every server, suggest fixes",
      cli_doctor_help},
     {"help", cmd_help, "show this help, or help for one command", help_help},

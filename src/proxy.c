@@ -16,6 +16,7 @@
 #include "jsonrpc.h"
 #include "llmrank.h"
 #include "log.h"
+#include "oauth.h"
 #include "xmem.h"
 
 #define PROXY_SHUTDOWN_WAIT_MS 1500
@@ -40,6 +41,7 @@ struct proxy {
     struct catalog *cat;
     struct proc_spawner *spawner;
     struct http_lib *http;
+    struct oauth *oauth;   /* OAuth for every remote server without headers */
     struct llmrank *llm;
     struct slot *slots; /* config order */
     size_t nslots;
@@ -589,8 +591,10 @@ struct proxy *proxy_new(const struct config *cfg)
     free(cache);
     px->http = http_lib_new("mcpzip/" MCPZIP_VERSION);
     px->llm = llmrank_new(cfg, px->http);
+    px->oauth = oauth_new(px->http, NULL);
     opts.spawner = px->spawner;
     opts.http = px->http;
+    opts.oauth = px->oauth;
     opts.drop_env = drop_env;
     opts.max_message = cfg->max_message_bytes > (64u << 20) ? cfg->max_message_bytes : (64u << 20);
     opts.client_version = MCPZIP_VERSION;
@@ -604,6 +608,8 @@ struct proxy *proxy_new(const struct config *cfg)
 
 void proxy_start(struct proxy *px)
 {
+    /* Serving: a server that needs a sign-in may open the browser (see oauth.h). */
+    oauth_set_interactive(px->oauth, true);
     pthread_mutex_lock(&px->mu);
     if (!px->started) {
         px->started = true;
@@ -651,6 +657,7 @@ void proxy_shutdown(struct proxy *px)
     px->stopping = true;
     pthread_cond_broadcast(&px->cv);
     pthread_mutex_unlock(&px->mu);
+    oauth_stop(px->oauth);
     if (px->housekeeper_running)
         pthread_join(px->housekeeper, NULL);
     px->housekeeper_running = false;
@@ -694,6 +701,7 @@ void proxy_free(struct proxy *px)
     catalog_free(px->cat);
     proc_spawner_free(px->spawner);
     llmrank_free(px->llm);
+    oauth_free(px->oauth);
     http_lib_free(px->http);
     while (px->watches != NULL) {
         struct watch *w = px->watches;

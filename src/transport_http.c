@@ -17,6 +17,7 @@
 #include "json.h"
 #include "jsonrpc.h"
 #include "log.h"
+#include "oauth.h"
 #include "sse.h"
 #include "upstream.h"
 #include "xmem.h"
@@ -31,6 +32,7 @@ struct http_transport {
     const struct config_server *srv;
     struct http_lib *lib;
     struct http_client *hc;
+    struct oauth *oa;        /* the process's OAuth state, or NULL when OAuth does not apply */
     size_t max_message;
     pthread_mutex_t mu;      /* guards session_id and protocol */
     char *session_id;        /* assigned by the server at initialize */
@@ -49,6 +51,7 @@ struct exch {
     char *session;           /* Mcp-Session-Id of the response */
     struct buf body;         /* a JSON body, bounded by max_message */
     bool too_big;
+    struct oauth_capture wa; /* WWW-Authenticate of the response */
 };
 
 static void sleep_ms(int ms)
@@ -146,6 +149,8 @@ static void on_header(void *ud, const char *name, const char *value)
     } else if (strcasecmp(name, "mcp-session-id") == 0 && *value != '\0' && strlen(value) < 512) {
         free(ex->session);
         ex->session = xstrdup(value);
+    } else {
+        oauth_capture_header(&ex->wa, name, value);
     }
 }
 
@@ -172,6 +177,7 @@ static void exch_clear(struct exch *ex)
     free(ex->want);
     free(ex->session);
     buf_free(&ex->body);
+    oauth_capture_clear(&ex->wa);
     memset(ex, 0, sizeof(*ex));
 }
 
@@ -179,8 +185,8 @@ static void exch_clear(struct exch *ex)
 static char **request_headers(struct http_transport *ht, bool post, bool with_protocol,
                               const char *last_event_id)
 {
-    const char *extra[6];
-    char *proto = NULL, *sess = NULL, *leid = NULL, **h;
+    const char *extra[7];
+    char *proto = NULL, *sess = NULL, *leid = NULL, *authz = NULL, **h;
     int n = 0;
 
     if (post)
@@ -195,8 +201,11 @@ static char **request_headers(struct http_transport *ht, bool post, bool with_pr
     pthread_mutex_unlock(&ht->mu);
     if (last_event_id != NULL && *last_event_id != '\0')
         extra[n++] = leid = xasprintf("Last-Event-ID: %s", last_event_id);
+    if (ht->oa != NULL && (authz = oauth_header(ht->oa, ht->srv)) != NULL)
+        extra[n++] = authz;
     extra[n] = NULL;
     h = http_headers(extra, ht->srv->headers, ht->srv->nheaders);
+    oauth_header_free(authz);
     free(proto);
     free(sess);
     free(leid);
@@ -210,9 +219,13 @@ static int status_error(struct http_transport *ht, const struct http_response *r
     const char *body = rs->body != NULL ? rs->body : ex->body.s;
     size_t len = rs->body != NULL ? rs->body_len : ex->body.len;
 
-    if (rs->status == 401) {
-        *why = xasprintf("server \"%s\" requires authorization (HTTP 401 from %s)",
-                         ht->srv->name, ht->srv->url);
+    if (rs->status == 401 ||
+        (rs->status == 403 && ht->oa != NULL &&
+         oauth_capture_done(ht->oa, ht->srv, rs->status, &ex->wa))) {
+        if (rs->status == 401 && ht->oa != NULL)
+            oauth_capture_done(ht->oa, ht->srv, rs->status, &ex->wa);
+        *why = xasprintf("server \"%s\" requires authorization (HTTP %ld from %s)",
+                         ht->srv->name, rs->status, ht->srv->url);
         return ERR_NEEDS_AUTH;
     }
     /* 404 is the specification's "session expired"; some servers answer 400 naming the
@@ -499,10 +512,11 @@ static const struct transport_ops http_ops = {
 };
 
 struct transport *transport_http_new(const struct config_server *srv, struct http_lib *lib,
-                                     size_t max_message)
+                                     struct oauth *oa, size_t max_message)
 {
     struct http_transport *ht = xcalloc(1, sizeof(*ht));
 
+    ht->oa = oauth_applies(srv) ? oa : NULL;
     ht->base.ops = &http_ops;
     ht->srv = srv;
     ht->lib = lib;

@@ -21,8 +21,12 @@
 #include "http.h"
 #include "transport.h"
 
-/* srv and lib are borrowed and must outlive the transport. */
+struct oauth;
+
+/* srv, lib and oa are borrowed and must outlive the transport. oa (may be NULL) supplies the
+ * Authorization header of every request and hears the WWW-Authenticate of 401 and 403
+ * answers, for servers OAuth applies to (oauth_applies). */
 struct transport *transport_http_new(const struct config_server *srv, struct http_lib *lib,
-                                     size_t max_message);
+                                     struct oauth *oa, size_t max_message);
 
 #endif

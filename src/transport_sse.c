@@ -15,6 +15,7 @@
 #include "err.h"
 #include "json.h"
 #include "log.h"
+#include "oauth.h"
 #include "sse.h"
 #include "upstream.h"
 #include "xmem.h"
@@ -27,6 +28,8 @@ struct sse_transport {
     const struct config_server *srv;
     struct http_lib *lib;
     struct http_client *hc;
+    struct oauth *oa;         /* OAuth state, or NULL when OAuth does not apply */
+    struct oauth_capture get_wa; /* WWW-Authenticate of the GET stream's answer */
     size_t max_message;
     struct sse_parser *parser;
     pthread_mutex_t mu;       /* guards the fields below */
@@ -80,21 +83,47 @@ static bool on_data(void *ud, const char *data, size_t len)
     return true;
 }
 
+/* The request headers: extra, the Authorization header from OAuth, the configured ones. */
+static char **headers_for(struct sse_transport *st, const char *first)
+{
+    const char *extra[3] = {first, NULL, NULL};
+    char *authz = st->oa != NULL ? oauth_header(st->oa, st->srv) : NULL, **h;
+
+    extra[1] = authz;
+    h = http_headers(extra, st->srv->headers, st->srv->nheaders);
+    oauth_header_free(authz);
+    return h;
+}
+
+static void capture(void *ud, const char *name, const char *value)
+{
+    oauth_capture_header(ud, name, value);
+}
+
+static void get_header(void *ud, const char *name, const char *value)
+{
+    struct sse_transport *st = ud;
+
+    oauth_capture_header(&st->get_wa, name, value);
+}
+
 static void *reader_main(void *arg)
 {
     struct sse_transport *st = arg;
-    const char *accept[] = {"Accept: text/event-stream", NULL};
-    char **hdrs = http_headers(accept, st->srv->headers, st->srv->nheaders), *why = NULL;
+    char **hdrs = headers_for(st, "Accept: text/event-stream"), *why = NULL;
     struct http_request rq = {.method = "GET", .url = st->srv->url,
                               .headers = (const char *const *)hdrs, .stop = &st->closing,
-                              .on_data = on_data, .ud = st};
+                              .on_header = get_header, .on_data = on_data, .ud = st};
     struct http_response rs;
     bool connected;
     int rc;
 
     rc = http_perform(st->hc, &rq, &rs, &why);
     if (rc == 0 && rs.status != 200) {
-        if (rs.status == 401) {
+        if (rs.status == 401 || (rs.status == 403 && st->oa != NULL &&
+                                 oauth_capture_done(st->oa, st->srv, 403, &st->get_wa))) {
+            if (rs.status == 401 && st->oa != NULL)
+                oauth_capture_done(st->oa, st->srv, 401, &st->get_wa);
             why = xasprintf("server \"%s\" requires authorization (HTTP 401 from %s)",
                             st->srv->name, st->srv->url);
             rc = ERR_NEEDS_AUTH;
@@ -165,10 +194,11 @@ static int sse_send(struct transport *t, const char *msg, size_t len, int64_t de
                     struct cancel *cancel, char **why)
 {
     struct sse_transport *st = (struct sse_transport *)t;
-    const char *extra[] = {"Content-Type: application/json", NULL};
+    struct oauth_capture wa = {0};
     struct http_request rq = {.method = "POST", .body = msg, .body_len = len,
                               .deadline_ms = deadline_ms, .cancel = cancel,
-                              .stop = &st->closing, .max_body = SSE_POST_BODY_MAX};
+                              .stop = &st->closing, .max_body = SSE_POST_BODY_MAX,
+                              .on_header = capture, .ud = &wa};
     struct http_response rs;
     char *endpoint, **hdrs;
     int rc;
@@ -182,12 +212,15 @@ static int sse_send(struct transport *t, const char *msg, size_t len, int64_t de
     }
     if (log_enabled(LOG_LVL_TRACE))
         LOG_TRACE("[%s] -> %.*s", st->srv->name, (int)(len > 2000 ? 2000 : len), msg);
-    hdrs = http_headers(extra, st->srv->headers, st->srv->nheaders);
+    hdrs = headers_for(st, "Content-Type: application/json");
     rq.url = endpoint;
     rq.headers = (const char *const *)hdrs;
     rc = http_perform(st->hc, &rq, &rs, why);
     if (rc == 0 && (rs.status < 200 || rs.status >= 300)) {
-        if (rs.status == 401) {
+        if (rs.status == 401 || (rs.status == 403 && st->oa != NULL &&
+                                 oauth_capture_done(st->oa, st->srv, 403, &wa))) {
+            if (rs.status == 401 && st->oa != NULL)
+                oauth_capture_done(st->oa, st->srv, 401, &wa);
             *why = xasprintf("server \"%s\" requires authorization (HTTP 401 from %s)",
                              st->srv->name, endpoint);
             rc = ERR_NEEDS_AUTH;
@@ -205,6 +238,7 @@ static int sse_send(struct transport *t, const char *msg, size_t len, int64_t de
     }
     http_response_clear(&rs);
     http_headers_free(hdrs);
+    oauth_capture_clear(&wa);
     free(endpoint);
     return rc;
 }
@@ -231,6 +265,7 @@ static void sse_free(struct transport *t)
     sse_parser_free(st->parser);
     free(st->endpoint);
     free(st->stream_error);
+    oauth_capture_clear(&st->get_wa);
     pthread_cond_destroy(&st->cv);
     pthread_mutex_destroy(&st->mu);
     free(st);
@@ -259,10 +294,11 @@ static const struct transport_ops sse_ops = {
 };
 
 struct transport *transport_sse_new(const struct config_server *srv, struct http_lib *lib,
-                                    size_t max_message)
+                                    struct oauth *oa, size_t max_message)
 {
     struct sse_transport *st = xcalloc(1, sizeof(*st));
 
+    st->oa = oauth_applies(srv) ? oa : NULL;
     st->base.ops = &sse_ops;
     st->srv = srv;
     st->lib = lib;

@@ -15,8 +15,11 @@
 #include "http.h"
 #include "transport.h"
 
-/* srv and lib are borrowed and must outlive the transport. */
+struct oauth;
+
+/* srv, lib and oa are borrowed and must outlive the transport; oa (may be NULL) as for
+ * transport_http_new(). */
 struct transport *transport_sse_new(const struct config_server *srv, struct http_lib *lib,
-                                    size_t max_message);
+                                    struct oauth *oa, size_t max_message);
 
 #endif

@@ -15,6 +15,7 @@
 #include "json.h"
 #include "jsonrpc.h"
 #include "log.h"
+#include "oauth.h"
 #include "transport.h"
 #include "transport_http.h"
 #include "transport_sse.h"
@@ -564,10 +565,10 @@ static int connect_now(struct upstream *up, int64_t deadline, struct cancel *can
                                 up->opts.max_message);
         break;
     case CONFIG_HTTP:
-        t = transport_http_new(up->cfg, up->opts.http, up->opts.max_message);
+        t = transport_http_new(up->cfg, up->opts.http, up->opts.oauth, up->opts.max_message);
         break;
     case CONFIG_SSE:
-        t = transport_sse_new(up->cfg, up->opts.http, up->opts.max_message);
+        t = transport_sse_new(up->cfg, up->opts.http, up->opts.oauth, up->opts.max_message);
         break;
     }
     t->on_msg = on_msg;
@@ -619,8 +620,9 @@ static int connect_now(struct upstream *up, int64_t deadline, struct cancel *can
         free(diag);
     } else if (rc == ERR_CLOSED) {
         /* The server died before answering (a write to it failed, or its stdout closed). Its
-         * reader reports how it ended and what it printed; wait a moment for that. */
-        for (int i = 0; i < 50; i++) {
+         * reader reports how it ended and what it printed; wait a moment for that (up to 3 s:
+         * on a loaded machine the reaping can take longer than the half second it usually does). */
+        for (int i = 0; i < 300; i++) {
             bool reported;
 
             pthread_mutex_lock(&up->mu);
@@ -683,16 +685,59 @@ static void auth_hint(struct upstream *up, char **why)
     *why = msg;
 }
 
+/* The OAuth state when OAuth applies to this server, else NULL. */
+static struct oauth *oauth_of(const struct upstream *up)
+{
+    return up->opts.oauth != NULL && oauth_applies(up->cfg) ? up->opts.oauth : NULL;
+}
+
+/* A request was refused with ERR_NEEDS_AUTH: lets OAuth refresh or authorize. Returns 0 to send
+ * it again, else the code to fail with, *why replaced by OAuth's message. */
+static int authorize(struct upstream *up, struct oauth_try *tr, int64_t deadline,
+                     struct cancel *cancel, char **why)
+{
+    char *w = NULL, *msg;
+    int rc = oauth_denied(oauth_of(up), up->cfg, tr, deadline, cancel, &w);
+
+    if (rc == 0) {
+        free(*why);
+        *why = NULL;
+        return 0;
+    }
+    if (rc == ERR_NEEDS_AUTH && w != NULL &&
+        (strstr(w, "authorization pending") != NULL || strstr(w, "mcpzip auth login") != NULL))
+        msg = xasprintf("%s: %s", *why, w);
+    else
+        msg = xasprintf("%s; the OAuth sign-in failed: %s. If the server accepts an API key or "
+                        "token instead, add it under \"headers\" in its config entry",
+                        *why, w != NULL ? w : err_str(rc));
+    free(w);
+    free(*why);
+    *why = msg;
+    if (rc == ERR_INVALID)
+        rc = ERR_IO;
+    return rc;
+}
+
 /* Makes sure the server is connected, connecting it when needed. */
 static int ensure_connected(struct upstream *up, int64_t deadline, struct cancel *cancel,
-                            bool force, char **why)
+                            bool force, struct oauth_try *tr, char **why)
 {
+    struct oauth *oa = oauth_of(up);
+    bool waited = false;
     int rc = 0;
 
     pthread_mutex_lock(&up->mu);
     for (;;) {
         if (up->state == UPSTREAM_CONNECTED && up->t != NULL)
             break;
+        if (waited && (up->state == UPSTREAM_FAILED || up->state == UPSTREAM_NEEDS_AUTH)) {
+            /* The attempt we waited for failed: its answer is ours. Even a forced refresh does
+             * not start a second attempt right behind it. */
+            *why = xstrdup(up->last_error != NULL ? up->last_error : "server failed");
+            rc = up->state == UPSTREAM_NEEDS_AUTH ? ERR_NEEDS_AUTH : ERR_BACKOFF;
+            break;
+        }
         if (up->state == UPSTREAM_DISABLED) {
             *why = xasprintf("server \"%s\" is disabled in the config (\"disabled\": true)",
                              up->cfg->name);
@@ -710,6 +755,7 @@ static int ensure_connected(struct upstream *up, int64_t deadline, struct cancel
             pthread_mutex_unlock(&up->mu);
             cancel_set_hook(cancel, NULL, NULL);
             pthread_mutex_lock(&up->mu);
+            waited = true;
             if (cancel_fired(cancel)) {
                 *why = xasprintf("cancelled while connecting to \"%s\"", up->cfg->name);
                 rc = ERR_CANCELLED;
@@ -723,8 +769,24 @@ static int ensure_connected(struct upstream *up, int64_t deadline, struct cancel
             }
             continue;
         }
-        if ((up->state == UPSTREAM_FAILED || up->state == UPSTREAM_NEEDS_AUTH) && !force &&
-            upstream_now_ms() < up->retry_at) {
+        if (up->state == UPSTREAM_NEEDS_AUTH && oa != NULL) {
+            /* While a sign-in waits for the user, say so at once; once it is over, connect
+             * without waiting out the backoff. */
+            char *msg = NULL;
+            bool pending;
+
+            pthread_mutex_unlock(&up->mu);
+            pending = oauth_pending(oa, up->cfg, &msg);
+            pthread_mutex_lock(&up->mu);
+            if (pending) {
+                *why = msg;
+                rc = ERR_NEEDS_AUTH;
+                break;
+            }
+            if (up->state != UPSTREAM_NEEDS_AUTH)
+                continue;
+        } else if ((up->state == UPSTREAM_FAILED || up->state == UPSTREAM_NEEDS_AUTH) && !force &&
+                   upstream_now_ms() < up->retry_at) {
             *why = xasprintf("%s (mcpzip retries in %lld s; proxy_refresh retries now)",
                              up->last_error ? up->last_error : "server failed",
                              (long long)((up->retry_at - upstream_now_ms()) / 1000 + 1));
@@ -734,7 +796,13 @@ static int ensure_connected(struct upstream *up, int64_t deadline, struct cancel
         up->state = UPSTREAM_CONNECTING;
         pthread_mutex_unlock(&up->mu);
         rc = connect_now(up, deadline, cancel, why);
-        if (rc == ERR_NEEDS_AUTH)
+        while (rc == ERR_NEEDS_AUTH && oa != NULL) {
+            rc = authorize(up, tr, deadline, cancel, why);
+            if (rc != 0)
+                break;
+            rc = connect_now(up, deadline, cancel, why);
+        }
+        if (rc == ERR_NEEDS_AUTH && oa == NULL)
             auth_hint(up, why);
         pthread_mutex_lock(&up->mu);
         if (rc != 0) {
@@ -787,18 +855,19 @@ static int request_at(struct upstream *up, const char *method, cJSON *params, in
                       struct cancel *cancel, bool force, cJSON **result, char **why)
 {
     struct transport *via = NULL;
+    struct oauth_try tr = {0};
     cJSON *copy = NULL;
     int rc;
 
     *result = NULL;
-    rc = ensure_connected(up, deadline, cancel, force, why);
+    rc = ensure_connected(up, deadline, cancel, force, &tr, why);
     if (rc != 0) {
         cJSON_Delete(params);
         return rc;
     }
-    /* A request the server refused for an expired session was never processed: it is sent
-     * once more on a fresh session (this is not a retry of a call that ran). */
-    if (up->cfg->transport == CONFIG_HTTP)
+    /* A request the server refused for an expired session or for authorization was never
+     * processed: it is sent once more (this is not a retry of a call that ran). */
+    if (up->cfg->transport != CONFIG_STDIO)
         copy = json_dup(params);
     rc = exchange(up, method, params, deadline, cancel, false, result, &via, why);
     if (rc == ERR_SESSION_EXPIRED) {
@@ -806,14 +875,23 @@ static int request_at(struct upstream *up, const char *method, cJSON *params, in
         free(*why);
         *why = NULL;
         drop_connection(up, via, UPSTREAM_IDLE, NULL);
-        rc = ensure_connected(up, deadline, cancel, true, why);
-        if (rc == 0) {
-            rc = exchange(up, method, copy, deadline, cancel, false, result, &via, why);
-            copy = NULL;
-        }
+        rc = ensure_connected(up, deadline, cancel, true, &tr, why);
+        if (rc == 0)
+            rc = exchange(up, method, json_dup(copy), deadline, cancel, false, result, &via,
+                          why);
+    }
+    while (rc == ERR_NEEDS_AUTH && oauth_of(up) != NULL) {
+        rc = authorize(up, &tr, deadline, cancel, why);
+        if (rc != 0)
+            break;
+        rc = ensure_connected(up, deadline, cancel, true, &tr, why);
+        if (rc == 0)
+            rc = exchange(up, method, json_dup(copy), deadline, cancel, false, result, &via,
+                          why);
     }
     if (rc == ERR_NEEDS_AUTH) {
-        auth_hint(up, why);
+        if (oauth_of(up) == NULL)
+            auth_hint(up, why);
         drop_connection(up, via, UPSTREAM_NEEDS_AUTH, *why);
     }
     cJSON_Delete(copy);

@@ -37,6 +37,7 @@
 
 struct upstream;
 struct jsonrpc_msg;
+struct oauth;
 
 enum upstream_state {
     UPSTREAM_IDLE,       /* not connected (never used, or disconnected while idle) */
@@ -66,6 +67,7 @@ struct upstream_hooks {
 struct upstream_opts {
     struct proc_spawner *spawner;
     struct http_lib *http;       /* libcurl, loaded when a remote server is first used */
+    struct oauth *oauth;         /* OAuth for remote servers without headers; may be NULL */
     const char *const *drop_env; /* variables children must not inherit */
     size_t max_message;          /* longest message accepted from the server */
     const char *client_version;  /* sent as clientInfo.version */

@@ -156,7 +156,7 @@ static void rig_start(struct rig *r, const char *const *script, size_t max_messa
              "\"headers\":{\"X-Key\":\"k1\"}}}}", r->fake.port);
     assert_int_equal(config_parse(text, strlen(text), "/test/config.json", &r->cfg, &why), 0);
     r->lib = http_lib_new("mcpzip-test/1");
-    r->t = transport_http_new(&r->cfg->servers[0], r->lib, max_message);
+    r->t = transport_http_new(&r->cfg->servers[0], r->lib, NULL, max_message);
     r->t->on_msg = on_msg;
     r->t->on_closed = on_closed;
     r->t->ud = r;
