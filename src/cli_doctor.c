@@ -59,8 +59,9 @@ const char *cli_doctor_fix(int rc, const char *why)
         return "export the variable in the environment your MCP client starts mcpzip from, or "
                "give a default in the config: ${VAR:-value}";
     if (rc == ERR_NEEDS_AUTH || strstr(w, "401") != NULL || strstr(w, "authoriz") != NULL)
-        return "the server wants authorization: add a token header (mcpzip add NAME --force "
-               "--url URL -H \"Authorization: Bearer TOKEN\") or complete its OAuth sign-in";
+        return "the server wants authorization: sign in with 'mcpzip auth login NAME' (OAuth, "
+               "in a browser or by pasting the final URL), or give it a token header "
+               "(mcpzip add NAME --force --url URL -H \"Authorization: Bearer TOKEN\")";
     if (strstr(w, "not found in PATH") != NULL || strstr(w, "No such file") != NULL ||
         strstr(w, "not found") != NULL)
         return "install the program, or give \"command\" as an absolute path (mcpzip add NAME "
