@@ -86,7 +86,7 @@ lint:
 	    $(LIB_SRC) src/main.c -- -std=c11 -D_GNU_SOURCE -DMCPZIP_VERSION='"x"' -Isrc
 
 format:
-	clang-format -i src/*.c src/*.h tests/unit/*.c bench/*.c
+	clang-format -i src/*.c src/*.h tests/unit/*.c bench/*.c fuzz/*.c
 
 # libFuzzer harnesses for the parsers (clang); see fuzz/README.md.
 fuzz:

@@ -31,8 +31,8 @@ static int cmp(const void *a, const void *b)
 int main(int argc, char **argv)
 {
     const char *hdrs[] = {"Content-Type: application/json",
-                          "Accept: application/json, text/event-stream",
-                          "Mcp-Session-Id: bench", "MCP-Protocol-Version: 2025-06-18", NULL};
+                          "Accept: application/json, text/event-stream", "Mcp-Session-Id: bench",
+                          "MCP-Protocol-Version: 2025-06-18", NULL};
     struct http_lib *lib;
     struct http_client *hc;
     char *why = NULL, body[256];
@@ -52,14 +52,16 @@ int main(int argc, char **argv)
     hc = http_client_new(lib);
     t = calloc((size_t)n, sizeof(double));
     for (long i = -50; i < n; i++) {
-        struct http_request rq = {.method = "POST", .url = argv[1], .headers = hdrs,
-                                  .max_body = 65536};
+        struct http_request rq = {
+            .method = "POST", .url = argv[1], .headers = hdrs, .max_body = 65536};
         struct http_response rs;
         double t0;
         cJSON *m;
 
-        snprintf(body, sizeof(body), "{\"jsonrpc\":\"2.0\",\"id\":%ld,\"method\":\"tools/call\","
-                 "\"params\":{\"name\":\"echo\",\"arguments\":{}}}", i + 100);
+        snprintf(body, sizeof(body),
+                 "{\"jsonrpc\":\"2.0\",\"id\":%ld,\"method\":\"tools/call\","
+                 "\"params\":{\"name\":\"echo\",\"arguments\":{}}}",
+                 i + 100);
         rq.body = body;
         rq.body_len = strlen(body);
         t0 = now_us();

@@ -67,9 +67,9 @@ extern char **environ;
 struct child {
     char name[32];
     pid_t pid;
-    int to;      /* its stdin */
-    int from;    /* its stdout */
-    char *buf;   /* bytes read, not yet consumed */
+    int to;    /* its stdin */
+    int from;  /* its stdout */
+    char *buf; /* bytes read, not yet consumed */
     size_t len, cap;
     int64_t line_at; /* when the read that completed the first buffered line returned */
 };
@@ -296,7 +296,8 @@ static char **argv_of(const cJSON *arr)
 
     if (n <= 0 || argv == NULL)
         die("%s", "spawn needs a non-empty \"argv\"");
-    cJSON_ArrayForEach(it, arr) argv[i++] = it->valuestring;
+    cJSON_ArrayForEach (it, arr)
+        argv[i++] = it->valuestring;
     return argv;
 }
 
@@ -481,7 +482,7 @@ static void op_burst(const cJSON *op)
 
     if (ids == NULL || done == NULL)
         die("%s", "out of memory");
-    cJSON_ArrayForEach(it, lines) {
+    cJSON_ArrayForEach (it, lines) {
         bool has;
 
         ids[k++] = line_id(it->valuestring, &has);
@@ -492,7 +493,7 @@ static void op_burst(const cJSON *op)
     p = all = malloc(total + 1);
     if (all == NULL)
         die("%s", "out of memory");
-    cJSON_ArrayForEach(it, lines) {
+    cJSON_ArrayForEach (it, lines) {
         size_t l = strlen(it->valuestring);
 
         memcpy(p, it->valuestring, l);
@@ -526,8 +527,8 @@ static void op_burst(const cJSON *op)
                     errors += err;
                     record(each, at - t0, err);
                     if (err && errors <= 1)
-                        fprintf(stderr, "mcpdrive: burst %s: first error response: %.300s\n",
-                                timed, line);
+                        fprintf(stderr, "mcpdrive: burst %s: first error response: %.300s\n", timed,
+                                line);
                     break;
                 }
         cJSON_Delete(msg);
@@ -640,7 +641,8 @@ static void op_startup(const cJSON *op)
         die("startup needs an initialize request with an id: %s", line);
     memcpy(lb, line, llen);
     lb[llen] = '\n';
-    cJSON_ArrayForEach(it, then) then_id = line_id(it->valuestring, &has);
+    cJSON_ArrayForEach (it, then)
+        then_id = line_id(it->valuestring, &has);
     snprintf(name_exit, sizeof(name_exit), "%s/exit", timed);
     snprintf(name_hwm, sizeof(name_hwm), "%s/hwm_kb", timed);
     snprintf(name_failed, sizeof(name_failed), "%s/failed", timed);
@@ -660,12 +662,14 @@ static void op_startup(const cJSON *op)
         record(timed, at - t0, is_error_response(resp));
         cJSON_Delete(resp);
         if (then != NULL) {
-            cJSON_ArrayForEach(it, then) send_line(&c, it->valuestring);
+            cJSON_ArrayForEach (it, then)
+                send_line(&c, it->valuestring);
             resp = await_id_soft(&c, then_id, &at, &text, true);
             if (resp == NULL)
                 goto failed;
             record(then_timed, at - t0,
-                   is_error_response(resp) || (then_expect != NULL && strstr(text, then_expect) == NULL));
+                   is_error_response(resp) ||
+                       (then_expect != NULL && strstr(text, then_expect) == NULL));
             if (then_expect != NULL && strstr(text, then_expect) == NULL)
                 fprintf(stderr, "mcpdrive: %s: \"%s\" missing from %.300s\n", then_timed,
                         then_expect, text);
@@ -687,16 +691,16 @@ static void op_startup(const cJSON *op)
         free(c.buf);
         sleep_ms(settle);
         continue;
-failed: {
-            /* It died or hung: count it (NAME/failed) and go on with the next run. */
-            char how[64];
+    failed : {
+        /* It died or hung: count it (NAME/failed) and go on with the next run. */
+        char how[64];
 
-            describe_end(&c, how, sizeof(how));
-            fprintf(stderr, "mcpdrive: %s run %d: no response (%s)\n", timed, r + 1, how);
-            record(name_failed, 1, true);
-            free(c.buf);
-            sleep_ms(settle);
-        }
+        describe_end(&c, how, sizeof(how));
+        fprintf(stderr, "mcpdrive: %s run %d: no response (%s)\n", timed, r + 1, how);
+        record(name_failed, 1, true);
+        free(c.buf);
+        sleep_ms(settle);
+    }
     }
     free(lb);
 }

@@ -40,7 +40,7 @@
 #define TOP_K 10
 
 struct corpus {
-    cJSON **roots; /* one parsed catalog per server, owning the tool objects */
+    cJSON **roots;  /* one parsed catalog per server, owning the tool objects */
     char **servers; /* server names, one per root */
     size_t nroots;
     struct search_doc *docs;
@@ -166,8 +166,7 @@ static int load_catalogs(const char *dir, struct corpus *c)
         }
         c->servers[c->nroots] = server;
         c->roots[c->nroots++] = root;
-        cJSON_ArrayForEach(tool, arr)
-        {
+        cJSON_ArrayForEach (tool, arr) {
             if (cJSON_IsObject(tool))
                 add_doc(c, &cap, server, tool);
         }
@@ -191,8 +190,7 @@ static int load_queries(const char *path, struct lquery **out, size_t *nout, cJS
         return -1;
     }
     *out = xcalloc((size_t)cJSON_GetArraySize(root) + 1, sizeof(**out));
-    cJSON_ArrayForEach(q, root)
-    {
+    cJSON_ArrayForEach (q, root) {
         const cJSON *rel = cJSON_GetObjectItemCaseSensitive(q, "relevant");
         const cJSON *r;
         struct lquery *lq = &(*out)[n];
@@ -204,8 +202,7 @@ static int load_queries(const char *path, struct lquery **out, size_t *nout, cJS
         if (lq->text == NULL || !cJSON_IsArray(rel))
             continue;
         lq->relevant = xcalloc((size_t)cJSON_GetArraySize(rel) + 1, sizeof(char *));
-        cJSON_ArrayForEach(r, rel)
-        {
+        cJSON_ArrayForEach (r, rel) {
             if (cJSON_IsString(r))
                 lq->relevant[lq->nrel++] = r->valuestring;
         }
@@ -400,7 +397,7 @@ static void bm25_build(struct bm25 *b, const struct search_doc *docs, size_t n)
     b->docs = docs;
     b->dl = xcalloc(n, sizeof(double));
     for (size_t d = 0; d < n; d++) {
-        struct idlist l = { .b = b, .add = true };
+        struct idlist l = {.b = b, .add = true};
 
         bm25_tokenize(docs[d].name, collect_word, &l);
         bm25_tokenize(docs[d].description, collect_word, &l);
@@ -455,7 +452,7 @@ static int cmp_ranked(const void *a, const void *b)
 
 static size_t bm25_search(struct bm25 *b, const char *query, uint32_t *out, size_t k)
 {
-    struct idlist l = { .b = b, .add = false };
+    struct idlist l = {.b = b, .add = false};
     double *score = xcalloc(b->n, sizeof(double));
     uint32_t *cand = xmalloc(b->n * sizeof(uint32_t));
     size_t nc = 0;
@@ -523,8 +520,8 @@ static void print_row(const char *label, const struct score *a, const struct sco
 {
     double n = a->n ? (double)a->n : 1.0;
 
-    printf("%-14s %4zu   %.2f  %.2f  %.2f    %.2f  %.2f  %.2f\n", label, a->n, a->r1 / n,
-           a->r5 / n, a->mrr / n, b->r1 / n, b->r5 / n, b->mrr / n);
+    printf("%-14s %4zu   %.2f  %.2f  %.2f    %.2f  %.2f  %.2f\n", label, a->n, a->r1 / n, a->r5 / n,
+           a->mrr / n, b->r1 / n, b->r5 / n, b->mrr / n);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -551,12 +548,10 @@ static size_t result_line_bytes(const struct search_doc *d)
 {
     const char *desc = d->description ? d->description : "";
     size_t len = strlen(d->name) + 2, i = 0;
-    const cJSON *props = d->input_schema
-                             ? cJSON_GetObjectItemCaseSensitive(d->input_schema, "properties")
-                             : NULL;
-    const cJSON *req = d->input_schema
-                           ? cJSON_GetObjectItemCaseSensitive(d->input_schema, "required")
-                           : NULL;
+    const cJSON *props =
+        d->input_schema ? cJSON_GetObjectItemCaseSensitive(d->input_schema, "properties") : NULL;
+    const cJSON *req =
+        d->input_schema ? cJSON_GetObjectItemCaseSensitive(d->input_schema, "required") : NULL;
     const cJSON *p;
     bool first = true;
 
@@ -577,14 +572,12 @@ static size_t result_line_bytes(const struct search_doc *d)
         i--;
     len += i;
     len += 3; /* " [" and "]" */
-    cJSON_ArrayForEach(p, props)
-    {
+    cJSON_ArrayForEach (p, props) {
         const char *type = str_item(p, "type");
         bool required = false;
         const cJSON *r;
 
-        cJSON_ArrayForEach(r, req)
-        {
+        cJSON_ArrayForEach (r, req) {
             if (cJSON_IsString(r) && p->string && strcmp(r->valuestring, p->string) == 0)
                 required = true;
         }
@@ -734,7 +727,6 @@ static double build_time(const struct search_doc *docs, size_t n, size_t *mem)
     return percentile(t, 5, 50) / 1000.0;
 }
 
-
 /* ------------------------------------------------------------------------ ranking dump */
 
 /* A fixed 64-bit LCG: the dump's query set must be the same on every run and machine. */
@@ -873,11 +865,11 @@ static int dump(const struct corpus *c, const struct lquery *qs, size_t nq, cons
     char *pn = xasprintf("%s.names", prefix), *ps = xasprintf("%s.scores", prefix);
     FILE *fn = fopen(pn, "w"), *fs = fopen(ps, "w");
     struct search_index *idx = NULL;
-    struct words all = { 0 };
+    struct words all = {0};
     uint64_t st = 0x5eed5eedull;
     size_t qi = 0;
-    static const char *const fillers[] = { "how do i", "please", "in", "the", "all", "list",
-                                           "get", "new", "2", "42", "a", "to", "my" };
+    static const char *const fillers[] = {"how do i", "please", "in", "the", "all", "list", "get",
+                                          "new",      "2",      "42", "a",   "to",  "my"};
     const size_t nfill = sizeof(fillers) / sizeof(fillers[0]);
 
     if (fn == NULL || fs == NULL) {
@@ -901,7 +893,7 @@ static int dump(const struct corpus *c, const struct lquery *qs, size_t nq, cons
     }
     for (size_t i = 0; c->n > 0 && all.n > 0 && i < 2000; i++) {
         const struct search_doc *d = &c->docs[rnd(&st) % c->n];
-        struct words dw = { 0 };
+        struct words dw = {0};
         char q[512] = "", w[64];
         size_t len = 0;
         unsigned kind = i % 10;
@@ -909,8 +901,9 @@ static int dump(const struct corpus *c, const struct lquery *qs, size_t nq, cons
         split_words(&dw, d->tool);
         size_t nname = dw.n;
         split_words(&dw, d->description);
-#define APPEND(s) len += (size_t)snprintf(q + len, len < sizeof(q) ? sizeof(q) - len : 0, \
-                                          "%s%s", len ? " " : "", (s))
+#define APPEND(s)                                                                   \
+    len += (size_t)snprintf(q + len, len < sizeof(q) ? sizeof(q) - len : 0, "%s%s", \
+                            len ? " " : "", (s))
         switch (kind) {
         case 0: /* the tool name, as given or prefixed, in some case */
             snprintf(q, sizeof(q), "%s", rnd(&st) % 2 ? d->tool : d->name);
@@ -962,8 +955,8 @@ static int dump(const struct corpus *c, const struct lquery *qs, size_t nq, cons
                 if (rnd(&st) % 3 == 0)
                     snprintf(w, sizeof(w), "re%s", x);
                 else
-                    snprintf(w, sizeof(w), "%.*s", (int)(xl > 4 ? xl - 1 - rnd(&st) % (xl - 3)
-                                                                : xl), x);
+                    snprintf(w, sizeof(w), "%.*s",
+                             (int)(xl > 4 ? xl - 1 - rnd(&st) % (xl - 3) : xl), x);
                 APPEND(w);
             }
             if (rnd(&st) % 3 == 0)
@@ -986,9 +979,16 @@ static int dump(const struct corpus *c, const struct lquery *qs, size_t nq, cons
     }
     /* Hostile input: empty, separators only, stop words only, invalid UTF-8, huge. */
     {
-        static const char *const odd[] = { "", " ", "__", "the a of", "\xff\xfe\x80 list",
-                                           "\xe4\xbd\xa0\xe5\xa5\xbd \xe5\x9c\xb0\xe5\x9b\xbe",
-                                           "ok", "zzzzzzzzzz", "1 2 3", "-_-.-" };
+        static const char *const odd[] = {"",
+                                          " ",
+                                          "__",
+                                          "the a of",
+                                          "\xff\xfe\x80 list",
+                                          "\xe4\xbd\xa0\xe5\xa5\xbd \xe5\x9c\xb0\xe5\x9b\xbe",
+                                          "ok",
+                                          "zzzzzzzzzz",
+                                          "1 2 3",
+                                          "-_-.-"};
         char *big = xmalloc(1 << 20);
 
         for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++)
@@ -1055,7 +1055,7 @@ int main(int argc, char **argv)
     const char *dump_prefix = NULL;
     int profile_rounds = 0, build_rounds = 0;
     int npos = 0;
-    struct corpus c = { 0 };
+    struct corpus c = {0};
     struct lquery *qs = NULL;
     size_t nq = 0;
     cJSON *qroot = NULL;
@@ -1098,8 +1098,7 @@ int main(int argc, char **argv)
         } else if (profile_rounds > 0) {
             profile(c.docs, n1k, qs, nq, profile_rounds);
         } else {
-            printf("build %zu tools: %.2f ms (median of 5)\n", n1k,
-                   build_time(c.docs, n1k, NULL));
+            printf("build %zu tools: %.2f ms (median of 5)\n", n1k, build_time(c.docs, n1k, NULL));
             for (int r = 0; r < build_rounds; r++)
                 search_index_free(search_index_build(c.docs, n1k));
         }
@@ -1113,8 +1112,8 @@ int main(int argc, char **argv)
     struct bm25 bm;
     const char *styles[16];
     size_t nstyles = 0;
-    struct score all = { 0 }, ball = { 0 }, half[2] = { { 0 } }, bhalf[2] = { { 0 } };
-    struct score st[16] = { { 0 } }, bst[16] = { { 0 } };
+    struct score all = {0}, ball = {0}, half[2] = {{0}}, bhalf[2] = {{0}};
+    struct score st[16] = {{0}}, bst[16] = {{0}};
     size_t lines = 0, line_bytes = 0;
 
     bm25_build(&bm, c.docs, c.n);
@@ -1145,22 +1144,22 @@ int main(int argc, char **argv)
         tally(&half[i % 2], rank);
         tally(&bhalf[i % 2], brank);
         if (misses && rank != 1) {
-            printf("miss [%s] rank %s%d (bm25 %d): %s\n   want %s\n", qs[i].style,
-                   rank ? "" : ">", rank ? rank : TOP_K, brank, qs[i].text, qs[i].relevant[0]);
+            printf("miss [%s] rank %s%d (bm25 %d): %s\n   want %s\n", qs[i].style, rank ? "" : ">",
+                   rank ? rank : TOP_K, brank, qs[i].text, qs[i].relevant[0]);
             for (size_t k = 0; k < n && k < 3; k++)
                 printf("   %zu. %s %.3f\n", k + 1, c.docs[r[k]].name, hits[k].score);
         }
     }
     printf("%-14s %4s   %-18s    %-18s\n", "", "", "search.c", "bm25 baseline");
-    printf("%-14s %4s   %-4s  %-4s  %-4s    %-4s  %-4s  %-4s\n", "style", "n", "r@1", "r@5",
-           "mrr", "r@1", "r@5", "mrr");
+    printf("%-14s %4s   %-4s  %-4s  %-4s    %-4s  %-4s  %-4s\n", "style", "n", "r@1", "r@5", "mrr",
+           "r@1", "r@5", "mrr");
     print_row("all", &all, &ball);
     for (size_t s = 0; s < nstyles; s++)
         print_row(styles[s], &st[s], &bst[s]);
     print_row("even half", &half[0], &bhalf[0]);
     print_row("odd half", &half[1], &bhalf[1]);
-    printf("\nresult line: %.1f tokens (bytes/4) on average over %zu result lines", lines ?
-           (double)line_bytes / (double)lines / 4.0 : 0.0, lines);
+    printf("\nresult line: %.1f tokens (bytes/4) on average over %zu result lines",
+           lines ? (double)line_bytes / (double)lines / 4.0 : 0.0, lines);
     line_bytes = 0;
     for (size_t d = 0; d < c.n; d++)
         line_bytes += result_line_bytes(&c.docs[d]);

@@ -25,7 +25,8 @@ static void reply(int c, int status, const char *body)
     char head[256];
     int n = snprintf(head, sizeof(head),
                      "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nMcp-Session-Id: bench\r\n"
-                     "Content-Length: %zu\r\n\r\n", status, strlen(body));
+                     "Content-Length: %zu\r\n\r\n",
+                     status, strlen(body));
 
     (void)!write(c, head, (size_t)n);
     (void)!write(c, body, strlen(body));
@@ -40,15 +41,20 @@ static void answer(int c, const char *body)
     if (method == NULL || id == NULL) {
         reply(c, 202, "");
     } else if (strcmp(method, "initialize") == 0) {
-        snprintf(out, sizeof(out), "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{\"protocolVersion\":"
+        snprintf(out, sizeof(out),
+                 "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{\"protocolVersion\":"
                  "\"2025-06-18\",\"capabilities\":{\"tools\":{}},\"serverInfo\":{\"name\":\"b\","
-                 "\"version\":\"1\"}}}", idtext);
+                 "\"version\":\"1\"}}}",
+                 idtext);
         reply(c, 200, out);
     } else if (strcmp(method, "tools/list") == 0) {
-        snprintf(out, sizeof(out), "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{\"tools\":["
-                 "{\"name\":\"echo\",\"description\":\"Echo\",\"inputSchema\":{\"type\":\"object\"}},"
-                 "{\"name\":\"sleep\",\"description\":\"Sleep\",\"inputSchema\":{\"type\":\"object\"}}"
-                 "]}}", idtext);
+        snprintf(
+            out, sizeof(out),
+            "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{\"tools\":["
+            "{\"name\":\"echo\",\"description\":\"Echo\",\"inputSchema\":{\"type\":\"object\"}},"
+            "{\"name\":\"sleep\",\"description\":\"Sleep\",\"inputSchema\":{\"type\":\"object\"}}"
+            "]}}",
+            idtext);
         reply(c, 200, out);
     } else if (strcmp(method, "tools/call") == 0) {
         cJSON *p = cJSON_GetObjectItem(m, "params");
@@ -61,8 +67,10 @@ static void answer(int c, const char *body)
 
             nanosleep(&ts, NULL);
         }
-        snprintf(out, sizeof(out), "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{\"content\":["
-                 "{\"type\":\"text\",\"text\":\"ok\"}]}}", idtext);
+        snprintf(out, sizeof(out),
+                 "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{\"content\":["
+                 "{\"type\":\"text\",\"text\":\"ok\"}]}}",
+                 idtext);
         reply(c, 200, out);
     } else {
         snprintf(out, sizeof(out), "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{}}", idtext);

@@ -32,8 +32,8 @@ static char *run(const uint8_t *data, size_t len, size_t chunk, size_t max)
     struct buf b = {0};
 
     for (size_t off = 0; off < len; off += chunk)
-        sse_parser_feed(p, (const char *)data + off, len - off < chunk ? len - off : chunk,
-                        record, &b);
+        sse_parser_feed(p, (const char *)data + off, len - off < chunk ? len - off : chunk, record,
+                        &b);
     buf_printf(&b, "retry=%ld last=%s\n", sse_parser_retry(p), sse_parser_last_id(p));
     sse_parser_free(p);
     return buf_take(&b);

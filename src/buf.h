@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 struct buf {
-    char *s;    /* NUL-terminated once anything was added; NULL before */
+    char *s; /* NUL-terminated once anything was added; NULL before */
     size_t len;
     size_t cap;
 };

@@ -62,11 +62,11 @@ struct catalog {
     struct entry *entries; /* config order */
     size_t nentries;
     struct snap_priv *current;
-    bool dirty;            /* entries changed since current was built */
-    bool unsaved;          /* entries changed since the last save */
+    bool dirty;   /* entries changed since current was built */
+    bool unsaved; /* entries changed since the last save */
     uint64_t version;
     uint64_t tools_version; /* grows when any server's tool list is replaced */
-    bool loading;          /* a background load runs; acquire waits */
+    bool loading;           /* a background load runs; acquire waits */
     pthread_cond_t loaded_cv;
     pthread_t loader;
     bool loader_started;
@@ -202,7 +202,7 @@ static struct snap_core *build_core(struct catalog *cat)
     for (i = 0; i < cat->nentries; i++) {
         if (core->held[i] == NULL)
             continue;
-        cJSON_ArrayForEach(tool, core->held[i]->tools) {
+        cJSON_ArrayForEach (tool, core->held[i]->tools) {
             struct catalog_tool *ct = &core->tools[n++];
 
             ct->name = xasprintf("%s__%s", cat->entries[i].name, json_get_str(tool, "name"));
@@ -255,8 +255,7 @@ static struct snap_priv *build(struct catalog *cat)
     return sp;
 }
 
-const char *catalog_text(struct catalog_snap *snap, size_t tool, unsigned slot,
-                         catalog_fmt_cb fmt)
+const char *catalog_text(struct catalog_snap *snap, size_t tool, unsigned slot, catalog_fmt_cb fmt)
 {
     struct snap_core *core = ((struct snap_priv *)snap)->core;
     char **cell = &core->texts[tool * CATALOG_TEXT_SLOTS + slot];
@@ -369,7 +368,7 @@ static bool has_tool(const cJSON *tools, const char *name)
 {
     const cJSON *t;
 
-    cJSON_ArrayForEach(t, tools) {
+    cJSON_ArrayForEach (t, tools) {
         const char *n = json_get_str(t, "name");
 
         if (n != NULL && strcmp(n, name) == 0)
@@ -379,12 +378,11 @@ static bool has_tool(const cJSON *tools, const char *name)
 }
 
 /* Computes the names that appear in b but not in a. */
-static void diff_names(const char *server, const cJSON *a, const cJSON *b, char ***out,
-                       size_t *n)
+static void diff_names(const char *server, const cJSON *a, const cJSON *b, char ***out, size_t *n)
 {
     const cJSON *t;
 
-    cJSON_ArrayForEach(t, b) {
+    cJSON_ArrayForEach (t, b) {
         const char *name = json_get_str(t, "name");
 
         if (name != NULL && !has_tool(a, name))
@@ -497,16 +495,18 @@ static int load_header(struct catalog *cat, const char *text, size_t len, char *
     if (root == NULL || format == NULL || strcmp(format, CATALOG_FORMAT) != 0 ||
         !json_get_num(root, "version", &version) || summary == NULL) {
         *why = xasprintf("cache %s is corrupt or not an mcpzip catalog; ignoring it (it is "
-                         "rebuilt from the servers)", cat->cache_path);
+                         "rebuilt from the servers)",
+                         cat->cache_path);
         goto out;
     }
     if (version != (double)CATALOG_VERSION) {
         *why = xasprintf("cache %s has format version %.10g, this mcpzip writes %d; rebuilding "
-                         "it", cat->cache_path, version, CATALOG_VERSION);
+                         "it",
+                         cat->cache_path, version, CATALOG_VERSION);
         goto out;
     }
     pthread_mutex_lock(&cat->mu);
-    cJSON_ArrayForEach(it, summary) {
+    cJSON_ArrayForEach (it, summary) {
         struct entry *e = find_entry(cat, it->string);
 
         /* A server refreshed live already knows better than the cache; a disabled one shows
@@ -533,7 +533,8 @@ static int load_body(struct catalog *cat, const char *text, size_t len, char **w
 
     if (servers == NULL) {
         *why = xasprintf("cache %s is truncated or corrupt; ignoring it (it is rebuilt from the "
-                         "servers)", cat->cache_path);
+                         "servers)",
+                         cat->cache_path);
         cJSON_Delete(root);
         /* Forget what the summary line claimed: nothing of this cache is used. */
         pthread_mutex_lock(&cat->mu);
@@ -588,7 +589,8 @@ static int read_cache(struct catalog *cat, char **text, size_t *len, size_t *bod
     nl = memchr(*text, '\n', *len);
     if (nl == NULL) {
         *why = xasprintf("cache %s is corrupt or not an mcpzip catalog; ignoring it (it is "
-                         "rebuilt from the servers)", cat->cache_path);
+                         "rebuilt from the servers)",
+                         cat->cache_path);
         free(*text);
         *text = NULL;
         return ERR_PARSE;

@@ -44,7 +44,7 @@ struct catalog_tool {
 
 struct catalog_server {
     const char *name;
-    const cJSON *tools;   /* the upstream's tools array, or NULL when never loaded */
+    const cJSON *tools; /* the upstream's tools array, or NULL when never loaded */
     size_t ntools;
     bool loaded;          /* has a list (from the cache or live) */
     bool live;            /* refreshed by this process at least once */
@@ -55,11 +55,11 @@ struct catalog_server {
 };
 
 struct catalog_snap {
-    struct catalog_tool *tools;     /* sorted by name */
+    struct catalog_tool *tools; /* sorted by name */
     size_t ntools;
     struct catalog_server *servers; /* in config order */
     size_t nservers;
-    uint64_t version;               /* grows with every change */
+    uint64_t version; /* grows with every change */
 };
 
 /* Added and removed routed names of one refresh (caller frees with catalog_diff_clear). */
@@ -110,8 +110,7 @@ void catalog_release(struct catalog *cat, struct catalog_snap *snap);
  * description) instead of on every search. fmt builds it (newly allocated) the first time;
  * later calls return the same string, which lives as long as the snapshot. Any thread. */
 typedef char *(*catalog_fmt_cb)(const char *name, const cJSON *def);
-const char *catalog_text(struct catalog_snap *snap, size_t tool, unsigned slot,
-                         catalog_fmt_cb fmt);
+const char *catalog_text(struct catalog_snap *snap, size_t tool, unsigned slot, catalog_fmt_cb fmt);
 #define CATALOG_TEXT_SLOTS 2
 
 /* True when every enabled server has a tool list and none failed its last refresh. */

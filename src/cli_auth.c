@@ -50,14 +50,16 @@ static int load(const char *given, const char *name, struct config **cfg,
         return 1;
     }
     if ((*srv)->transport != CONFIG_HTTP && (*srv)->transport != CONFIG_SSE) {
-        fprintf(stderr, "mcpzip auth: server \"%s\" is a local (stdio) server; OAuth is for "
-                        "remote ones\n",
+        fprintf(stderr,
+                "mcpzip auth: server \"%s\" is a local (stdio) server; OAuth is for "
+                "remote ones\n",
                 name);
         return 1;
     }
     if (!oauth_applies(*srv)) {
-        fprintf(stderr, "mcpzip auth: server \"%s\" has \"headers\" in its config entry, so "
-                        "mcpzip sends those and never signs in; remove them to use OAuth\n",
+        fprintf(stderr,
+                "mcpzip auth: server \"%s\" has \"headers\" in its config entry, so "
+                "mcpzip sends those and never signs in; remove them to use OAuth\n",
                 name);
         return 1;
     }
@@ -93,8 +95,8 @@ static void print_status(struct tokenstore *ts, const struct config_server *srv)
 
             localtime_r(&e, &tm);
             strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %Z", &tm);
-            printf("  %s %s%s\n", t.expires_at > (int64_t)time(NULL) ? "authorized until" :
-                                                                        "access expired at",
+            printf("  %s %s%s\n",
+                   t.expires_at > (int64_t)time(NULL) ? "authorized until" : "access expired at",
                    when, t.refresh_token != NULL ? " (refreshed automatically)" : "");
         } else {
             printf("  authorized (expiry unknown)%s\n",
@@ -143,8 +145,9 @@ static int login(const char *config, const char *name)
         config_free(cfg);
         return 1;
     }
-    fprintf(stderr, "Signing in to \"%s\". If the browser cannot reach this machine, paste the "
-                    "address it ended up on here and press Enter.\n",
+    fprintf(stderr,
+            "Signing in to \"%s\". If the browser cannot reach this machine, paste the "
+            "address it ended up on here and press Enter.\n",
             name);
     lib = http_lib_new("mcpzip/" MCPZIP_VERSION);
     oa = oauth_new(lib, NULL);

@@ -24,9 +24,14 @@ static const struct cli_client clients[] = {
 static const struct {
     const char *alias, *id;
 } aliases[] = {
-    {"claude", "claude-code"}, {"claudecode", "claude-code"}, {"desktop", "claude-desktop"},
-    {"claude_desktop", "claude-desktop"}, {"code", "vscode"}, {"vs-code", "vscode"},
-    {"gemini-cli", "gemini"}, {"codeium", "windsurf"},
+    {"claude", "claude-code"},
+    {"claudecode", "claude-code"},
+    {"desktop", "claude-desktop"},
+    {"claude_desktop", "claude-desktop"},
+    {"code", "vscode"},
+    {"vs-code", "vscode"},
+    {"gemini-cli", "gemini"},
+    {"codeium", "windsurf"},
 };
 
 #define NCLIENTS (sizeof(clients) / sizeof(clients[0]))
@@ -214,7 +219,8 @@ static char *convert_vars(const char *s, const char *home, const char *project, 
             buf_puts(&b, "/");
         } else if (colon_form(v, len)) {
             *why = xasprintf("it uses ${%.*s}, which only the editor can fill in; add it with "
-                             "'mcpzip add' and a real value", (int)len, v);
+                             "'mcpzip add' and a real value",
+                             (int)len, v);
             buf_free(&b);
             return NULL;
         } else {
@@ -254,9 +260,10 @@ static int copy_map(cJSON *out, const char *key, const cJSON *map, const char *h
     if (map->child == NULL)
         return 0;
     m = cJSON_AddObjectToObject(out, key);
-    cJSON_ArrayForEach(it, map) {
-        char *s = cJSON_IsString(it) ? xstrdup(it->valuestring)
-                  : (cJSON_IsNumber(it) || cJSON_IsBool(it)) ? json_print(it) : NULL;
+    cJSON_ArrayForEach (it, map) {
+        char *s = cJSON_IsString(it)                         ? xstrdup(it->valuestring)
+                  : (cJSON_IsNumber(it) || cJSON_IsBool(it)) ? json_print(it)
+                                                             : NULL;
         int rc;
 
         if (s == NULL) {
@@ -272,8 +279,9 @@ static int copy_map(cJSON *out, const char *key, const cJSON *map, const char *h
 }
 
 static const char *const known_fields[] = {
-    "type", "command", "args", "env", "cwd", "url", "httpUrl", "serverUrl", "headers",
-    "disabled", "timeout", "timeout_seconds", "oauth", "description", "transport", NULL,
+    "type",    "command",     "args",      "env",      "cwd",     "url",
+    "httpUrl", "serverUrl",   "headers",   "disabled", "timeout", "timeout_seconds",
+    "oauth",   "description", "transport", NULL,
 };
 
 /* Lists the fields mcpzip does not carry over, for the note. */
@@ -281,7 +289,7 @@ static void unknown_fields(const cJSON *entry, struct buf *b)
 {
     const cJSON *it;
 
-    cJSON_ArrayForEach(it, entry) {
+    cJSON_ArrayForEach (it, entry) {
         size_t i;
 
         for (i = 0; known_fields[i] != NULL; i++)
@@ -314,10 +322,11 @@ int cli_clients_convert(const struct cli_client *client, const cJSON *entry, con
     }
     if (type == NULL && transport != NULL)
         type = transport;
-    if (type != NULL && (strstr(type, "ws") != NULL || strstr(type, "ide") != NULL ||
-                         strcmp(type, "sdk") == 0)) {
+    if (type != NULL &&
+        (strstr(type, "ws") != NULL || strstr(type, "ide") != NULL || strcmp(type, "sdk") == 0)) {
         *why = xasprintf("type \"%s\" (an editor or websocket connection) is not something "
-                         "mcpzip can start", type);
+                         "mcpzip can start",
+                         type);
         goto out;
     }
     e = cJSON_CreateObject();
@@ -332,9 +341,10 @@ int cli_clients_convert(const struct cli_client *client, const cJSON *entry, con
         if (cJSON_GetArraySize(args) > 0) {
             cJSON *a = cJSON_AddArrayToObject(e, "args");
 
-            cJSON_ArrayForEach(it, args) {
-                char *s = cJSON_IsString(it) ? xstrdup(it->valuestring)
-                          : cJSON_IsNumber(it) ? json_print(it) : NULL;
+            cJSON_ArrayForEach (it, args) {
+                char *s = cJSON_IsString(it)   ? xstrdup(it->valuestring)
+                          : cJSON_IsNumber(it) ? json_print(it)
+                                               : NULL;
                 char *v;
 
                 if (s == NULL) {
@@ -384,8 +394,8 @@ int cli_clients_convert(const struct cli_client *client, const cJSON *entry, con
         cJSON_AddTrueToObject(e, "disabled");
     /* Gemini CLI's "timeout" is in milliseconds; mcpzip's per-server one in seconds. */
     if (json_get_num(entry, "timeout", &num) && num > 0)
-        cJSON_AddNumberToObject(e, "timeout_seconds", ceil(num / 1000.0) > 86400
-                                                          ? 86400 : ceil(num / 1000.0));
+        cJSON_AddNumberToObject(e, "timeout_seconds",
+                                ceil(num / 1000.0) > 86400 ? 86400 : ceil(num / 1000.0));
     else if (json_get_num(entry, "timeout_seconds", &num) && num >= 1 && num <= 86400)
         cJSON_AddNumberToObject(e, "timeout_seconds", floor(num));
     if (json_get_obj(entry, "oauth") != NULL)

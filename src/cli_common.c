@@ -144,8 +144,8 @@ int cli_common_config_open(const char *path, bool create, struct jsonfile **jf, 
         return rc;
     if (!(*jf)->exists) {
         if (!create) {
-            *why = xasprintf("%s: no such file; create it with 'mcpzip init' or 'mcpzip add'",
-                             path);
+            *why =
+                xasprintf("%s: no such file; create it with 'mcpzip init' or 'mcpzip add'", path);
             jsonfile_free(*jf);
             *jf = NULL;
             return ERR_NOT_FOUND;
@@ -153,8 +153,7 @@ int cli_common_config_open(const char *path, bool create, struct jsonfile **jf, 
         (*jf)->root = cJSON_CreateObject();
     }
     if (!cJSON_IsObject((*jf)->root)) {
-        *why = xasprintf("%s: the file must hold a JSON object like {\"mcpServers\": {...}}",
-                         path);
+        *why = xasprintf("%s: the file must hold a JSON object like {\"mcpServers\": {...}}", path);
         goto invalid;
     }
     s = cJSON_GetObjectItemCaseSensitive((*jf)->root, "mcpServers");
@@ -226,12 +225,12 @@ struct progress {
     struct cli_refresh *r;
     size_t n;
     size_t remaining;
-    FILE *out;              /* NULL = silent */
-    bool live;              /* redraw in place (a terminal) */
+    FILE *out; /* NULL = silent */
+    bool live; /* redraw in place (a terminal) */
     bool utf8;
     struct cli_style st;
     int64_t t0;
-    pthread_mutex_t mu;     /* guards r[].done and the fields they fill, remaining, out */
+    pthread_mutex_t mu; /* guards r[].done and the fields they fill, remaining, out */
     pthread_cond_t cv;
 };
 
@@ -494,7 +493,7 @@ bool cli_common_print_result(FILE *f, const cJSON *result)
     const cJSON *c, *sc = json_get(result, "structuredContent");
     bool is_error = false, printed = false;
 
-    cJSON_ArrayForEach(c, json_get_arr(result, "content")) {
+    cJSON_ArrayForEach (c, json_get_arr(result, "content")) {
         const char *type = json_get_str(c, "type"), *text = json_get_str(c, "text");
         const char *mime = json_get_str(c, "mimeType"), *data = json_get_str(c, "data");
 
@@ -510,8 +509,8 @@ bool cli_common_print_result(FILE *f, const cJSON *result)
             if (rtext != NULL)
                 fprintf(f, "%s\n", rtext);
             else
-                fprintf(f, "[resource %s]\n", json_get_str(res, "uri") ? json_get_str(res, "uri")
-                                                                      : "");
+                fprintf(f, "[resource %s]\n",
+                        json_get_str(res, "uri") ? json_get_str(res, "uri") : "");
         } else if (type != NULL && strcmp(type, "resource_link") == 0) {
             fprintf(f, "[link %s]\n", json_get_str(c, "uri") ? json_get_str(c, "uri") : "");
         } else {

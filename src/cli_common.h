@@ -88,13 +88,13 @@ void cli_common_session_end(struct cli_session *s);
 
 /* The outcome of refreshing one server. */
 struct cli_refresh {
-    const char *name;     /* borrowed from the config */
+    const char *name; /* borrowed from the config */
     bool done;
-    int rc;               /* 0, or the err.h code of proxy_refresh() */
-    char *why;            /* when rc != 0 */
+    int rc;    /* 0, or the err.h code of proxy_refresh() */
+    char *why; /* when rc != 0 */
     size_t ntools;
     size_t nadded, nremoved;
-    int64_t ms;           /* how long it took */
+    int64_t ms; /* how long it took */
 };
 
 /*

@@ -45,8 +45,8 @@ static void problem(struct report *r, const char *what, const char *fix)
     cJSON_AddStringToObject(p, "fix", fix);
     cJSON_AddItemToArray(r->problems, p);
     if (!r->json)
-        printf("  %s%s%s %s\n      %sfix:%s %s\n", r->st.red, "✗", r->st.reset, what,
-               r->st.bold, r->st.reset, fix);
+        printf("  %s%s%s %s\n      %sfix:%s %s\n", r->st.red, "✗", r->st.reset, what, r->st.bold,
+               r->st.reset, fix);
 }
 
 const char *cli_doctor_fix(int rc, const char *why)
@@ -71,8 +71,7 @@ const char *cli_doctor_fix(int rc, const char *why)
     if (rc == ERR_TIMEOUT || strstr(w, "timed out") != NULL)
         return "the server did not answer in time: run its command by hand to see what it "
                "waits for; if it is only slow to start, run 'mcpzip refresh' again";
-    if (strstr(w, "onnect") != NULL || strstr(w, "resolve") != NULL ||
-        strstr(w, "refused") != NULL)
+    if (strstr(w, "onnect") != NULL || strstr(w, "resolve") != NULL || strstr(w, "refused") != NULL)
         return "check the URL and that the server is running and reachable from this machine";
     if (rc == ERR_CLOSED || rc == ERR_SPAWN || strstr(w, "exit") != NULL)
         return "the server stopped during start-up: run its command by hand to read its "
@@ -99,7 +98,8 @@ static void check_file(struct report *r, const struct config *cfg)
             cJSON_AddStringToObject(e, "command", s->command);
         if (cli_clients_is_self(s->name, e, self)) {
             char *what = xasprintf("server \"%s\" starts mcpzip itself, which would start "
-                                   "itself again without end", s->name);
+                                   "itself again without end",
+                                   s->name);
             char *fix = xasprintf("mcpzip remove %s", s->name);
 
             problem(r, what, fix);
@@ -113,7 +113,8 @@ static void check_file(struct report *r, const struct config *cfg)
         return;
     if ((st.st_mode & 077) != 0 && secrets) {
         char *what = xasprintf("%s holds secrets (API key, headers or env) and is readable by "
-                               "other users (mode %04o)", cfg->path, st.st_mode & 07777);
+                               "other users (mode %04o)",
+                               cfg->path, st.st_mode & 07777);
         char *fix = xasprintf("chmod 600 %s", cfg->path);
 
         problem(r, what, fix);
@@ -135,7 +136,8 @@ static void check_tokens(struct report *r, const struct config *cfg)
 
     if (stat(auth, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 077) != 0) {
         char *what = xasprintf("the token directory %s is accessible by other users (mode "
-                               "%04o)", auth, st.st_mode & 07777);
+                               "%04o)",
+                               auth, st.st_mode & 07777);
         char *fix = xasprintf("chmod 700 %s", auth);
 
         problem(r, what, fix);
@@ -229,9 +231,10 @@ int cli_doctor_main(int argc, char **argv)
         printf("%sConfig%s %s\n", r.st.bold, r.st.reset, path);
     if (config_load(path, &cfg, &why) != 0) {
         cJSON_AddFalseToObject(jcfg, "ok");
-        problem(&r, why, cli_common_exists(path)
-                             ? "edit the file at the place named above, then run doctor again"
-                             : "create it with 'mcpzip init', 'mcpzip add' or 'mcpzip migrate'");
+        problem(&r, why,
+                cli_common_exists(path)
+                    ? "edit the file at the place named above, then run doctor again"
+                    : "create it with 'mcpzip init', 'mcpzip add' or 'mcpzip migrate'");
         goto done;
     }
     cJSON_AddTrueToObject(jcfg, "ok");
@@ -243,10 +246,10 @@ int cli_doctor_main(int argc, char **argv)
     if (!r.json) {
         const cJSON *w;
 
-        cJSON_ArrayForEach(w, r.warnings)
+        cJSON_ArrayForEach (w, r.warnings)
             printf("  %s!%s %s\n", r.st.yellow, r.st.reset, w->valuestring);
-        printf("  %s%s%s valid, %zu server(s)\n\n%sServers%s\n", r.st.green,
-               "✓", r.st.reset, cfg->nservers, r.st.bold, r.st.reset);
+        printf("  %s%s%s valid, %zu server(s)\n\n%sServers%s\n", r.st.green, "✓", r.st.reset,
+               cfg->nservers, r.st.bold, r.st.reset);
     }
     config_free(cfg);
     cfg = NULL;
@@ -269,14 +272,16 @@ int cli_doctor_main(int argc, char **argv)
         upstream_get_status(proxy_upstream(s.px, srv->name), &ust);
         auth = auth_state(s.cfg, srv, ust.state);
         cJSON_AddStringToObject(js, "name", srv->name);
-        cJSON_AddStringToObject(js, "type", srv->transport == CONFIG_STDIO ? "stdio"
-                                            : srv->transport == CONFIG_HTTP ? "http" : "sse");
+        cJSON_AddStringToObject(js, "type",
+                                srv->transport == CONFIG_STDIO  ? "stdio"
+                                : srv->transport == CONFIG_HTTP ? "http"
+                                                                : "sse");
         cJSON_AddStringToObject(js, "state", upstream_state_name(ust.state));
         if (one == NULL) {
             cJSON_AddNullToObject(js, "ok");
             if (!r.json)
-                printf("  %s-%s %s  %sdisabled (not checked)%s\n", r.st.dim, r.st.reset,
-                       srv->name, r.st.dim, r.st.reset);
+                printf("  %s-%s %s  %sdisabled (not checked)%s\n", r.st.dim, r.st.reset, srv->name,
+                       r.st.dim, r.st.reset);
         } else {
             cJSON_AddBoolToObject(js, "ok", one->rc == 0);
             cJSON_AddNumberToObject(js, "tools", (double)one->ntools);
@@ -288,8 +293,8 @@ int cli_doctor_main(int argc, char **argv)
                 cJSON_AddStringToObject(js, "error", one->why ? one->why : err_str(one->rc));
                 cJSON_AddStringToObject(js, "fix", fix);
                 if (!r.json)
-                    printf("  %s%s%s: %sfix:%s %s\n", r.st.bold, srv->name, r.st.reset,
-                           r.st.yellow, r.st.reset, fix);
+                    printf("  %s%s%s: %sfix:%s %s\n", r.st.bold, srv->name, r.st.reset, r.st.yellow,
+                           r.st.reset, fix);
                 cJSON *pj = cJSON_CreateObject();
 
                 cJSON_AddStringToObject(pj, "what", what);

@@ -153,7 +153,7 @@ int cli_inspect_list(int argc, char **argv)
     result = metatools_find("proxy_status")->call(s.px, NULL, NULL);
     sc = cJSON_GetObjectItemCaseSensitive(result, "structuredContent");
     snap = catalog_acquire(proxy_catalog(s.px));
-    cJSON_ArrayForEach(srv, json_get_arr(sc, "servers")) {
+    cJSON_ArrayForEach (srv, json_get_arr(sc, "servers")) {
         const char *name = json_get_str(srv, "name");
         const struct catalog_server *cs = catalog_server(snap, name);
         const cJSON *t, *list = cs != NULL ? cs->tools : NULL;
@@ -161,10 +161,10 @@ int cli_inspect_list(int argc, char **argv)
         if (o.json && o.tools) {
             cJSON *names = cJSON_CreateArray();
 
-            cJSON_ArrayForEach(t, list)
-                cJSON_AddItemToArray(names, cJSON_CreateString(json_get_str(t, "name")
-                                                                   ? json_get_str(t, "name")
-                                                                   : ""));
+            cJSON_ArrayForEach (t, list)
+                cJSON_AddItemToArray(
+                    names,
+                    cJSON_CreateString(json_get_str(t, "name") ? json_get_str(t, "name") : ""));
             cJSON_AddItemToObject((cJSON *)srv, "tool_names", names);
         }
     }
@@ -178,7 +178,7 @@ int cli_inspect_list(int argc, char **argv)
     else
         printf("%s%-24s %-6s %-11s %6s  %s%s\n", st.bold, "NAME", "TYPE", "STATE", "TOOLS",
                "LAST ERROR", st.reset);
-    cJSON_ArrayForEach(srv, json_get_arr(sc, "servers")) {
+    cJSON_ArrayForEach (srv, json_get_arr(sc, "servers")) {
         const char *name = json_get_str(srv, "name"), *state = json_get_str(srv, "state");
         const char *err = json_get_str(srv, "last_error");
         const struct catalog_server *cs = catalog_server(snap, name);
@@ -193,9 +193,9 @@ int cli_inspect_list(int argc, char **argv)
         printf("%-24s %-6s %s%-11s%s %6.0f  %s%s%s\n", name, json_get_str(srv, "type"), color,
                state, st.reset, tools, st.red, err != NULL ? err : "", st.reset);
         if (o.tools)
-            cJSON_ArrayForEach(t, list)
-                printf("    %s__%s\n", name, json_get_str(t, "name") ? json_get_str(t, "name")
-                                                                     : "?");
+            cJSON_ArrayForEach (t, list)
+                printf("    %s__%s\n", name,
+                       json_get_str(t, "name") ? json_get_str(t, "name") : "?");
     }
 out:
     catalog_release(proxy_catalog(s.px), snap);
@@ -326,8 +326,10 @@ static cJSON *call_arguments(const char *spec)
     }
     v = json_parse(text, len, &errpos);
     if (!cJSON_IsObject(v)) {
-        fprintf(stderr, "mcpzip call: the arguments must be a JSON object like "
-                        "'{\"path\": \"/tmp\"}'%s\n", v == NULL ? " (the JSON is malformed)" : "");
+        fprintf(stderr,
+                "mcpzip call: the arguments must be a JSON object like "
+                "'{\"path\": \"/tmp\"}'%s\n",
+                v == NULL ? " (the JSON is malformed)" : "");
         cJSON_Delete(v);
         v = NULL;
     }

@@ -38,10 +38,9 @@ const char cli_manage_add_help[] =
     "  --force                replace an existing server of the same name\n"
     "  --config PATH          mcpzip's config file (created 0600 when missing)\n";
 
-const char cli_manage_remove_help[] =
-    "usage: mcpzip remove NAME [--config PATH]\n"
-    "\n"
-    "Removes the server NAME from mcpzip's config.\n";
+const char cli_manage_remove_help[] = "usage: mcpzip remove NAME [--config PATH]\n"
+                                      "\n"
+                                      "Removes the server NAME from mcpzip's config.\n";
 
 const char cli_manage_enable_help[] =
     "usage: mcpzip enable NAME [--config PATH]\n"
@@ -171,8 +170,10 @@ int cli_manage_add(int argc, char **argv)
         goto out;
     }
     if (!config_valid_name(name)) {
-        fprintf(stderr, "mcpzip add: \"%s\" is not a valid server name: use 1-64 letters, "
-                        "digits, '_', '.' or '-', and no \"__\"\n", name);
+        fprintf(stderr,
+                "mcpzip add: \"%s\" is not a valid server name: use 1-64 letters, "
+                "digits, '_', '.' or '-', and no \"__\"\n",
+                name);
         goto out;
     }
     if (transport != NULL && strcmp(transport, "stdio") != 0 && strcmp(transport, "http") != 0 &&
@@ -195,8 +196,8 @@ int cli_manage_add(int argc, char **argv)
                             "takes --header\n");
             goto out;
         }
-        cJSON_AddStringToObject(entry, "type", transport != NULL && strcmp(transport, "sse") == 0
-                                                   ? "sse" : "http");
+        cJSON_AddStringToObject(
+            entry, "type", transport != NULL && strcmp(transport, "sse") == 0 ? "sse" : "http");
         cJSON_AddStringToObject(entry, "url", url);
         if (headers->child != NULL) {
             cJSON_AddItemToObject(entry, "headers", headers);
@@ -244,9 +245,10 @@ int cli_manage_add(int argc, char **argv)
         goto out;
     }
     if (cJSON_GetObjectItemCaseSensitive(servers, name) != NULL && !force) {
-        fprintf(stderr, "mcpzip add: a server named \"%s\" already exists in %s; remove it "
-                        "first ('mcpzip remove %s') or pass --force to replace it\n", name,
-                cfgpath, name);
+        fprintf(stderr,
+                "mcpzip add: a server named \"%s\" already exists in %s; remove it "
+                "first ('mcpzip remove %s') or pass --force to replace it\n",
+                name, cfgpath, name);
         goto out;
     }
     json_set_take(servers, name, entry);
@@ -255,7 +257,8 @@ int cli_manage_add(int argc, char **argv)
         goto out;
     printf("Added %s server \"%s\" to %s.\n%s",
            url != NULL ? cli_clients_transport(cJSON_GetObjectItemCaseSensitive(servers, name))
-                       : "stdio", name, cfgpath, restart_hint);
+                       : "stdio",
+           name, cfgpath, restart_hint);
     rc = 0;
 out:
     cJSON_Delete(env);
@@ -308,7 +311,7 @@ static int edit_one(int argc, char **argv, const char *help, int (*edit)(cJSON *
 
         fprintf(stderr, "mcpzip %s: no server named \"%s\" in %s. Servers:", argv[0], name,
                 cfgpath);
-        cJSON_ArrayForEach(it, servers)
+        cJSON_ArrayForEach (it, servers)
             fprintf(stderr, " %s", it->string);
         fprintf(stderr, "%s\n", servers->child == NULL ? " (none)" : "");
         goto out;
@@ -317,8 +320,10 @@ static int edit_one(int argc, char **argv, const char *help, int (*edit)(cJSON *
     if (rc == 0 && jsonfile_changed(jf))
         rc = save(jf);
     if (rc == 0)
-        printf("%s %s\n", name, argv[0][0] == 'r' ? "removed." : argv[0][0] == 'e' ? "enabled."
-                                                                              : "disabled.");
+        printf("%s %s\n", name,
+               argv[0][0] == 'r'   ? "removed."
+               : argv[0][0] == 'e' ? "enabled."
+                                   : "disabled.");
     if (rc == 0)
         fputs(restart_hint, stdout);
 out:
@@ -452,7 +457,8 @@ static int init_interactive(const char *cfgpath, const char *project)
 
         if (count > 0) {
             q = xasprintf("Move %zu server(s) from %s into mcpzip? The client keeps one "
-                          "\"mcpzip\" entry; backups are made. [Y/n] ", count, all[i].label);
+                          "\"mcpzip\" entry; backups are made. [Y/n] ",
+                          count, all[i].label);
             printf("%s: %s", all[i].label, files);
             a = ask(q);
             if (yes(a, true))

@@ -55,7 +55,7 @@ const char cli_migrate_help[] =
 struct file {
     const struct cli_client *client;
     struct jsonfile *jf;
-    size_t moved;        /* entries moved out of it */
+    size_t moved; /* entries moved out of it */
 };
 
 struct run {
@@ -64,14 +64,14 @@ struct run {
     struct cli_style st;
     char *self;
     char *cfgpath;
-    char *project;             /* absolute, or NULL */
+    char *project; /* absolute, or NULL */
     struct jsonfile *cfg;
-    cJSON *servers;            /* cfg's mcpServers */
+    cJSON *servers; /* cfg's mcpServers */
     struct file *files;
     size_t nfiles;
     size_t imported, same, renamed, skipped, found;
-    bool failed;               /* a file could not be read: exit 1 */
-    bool cfg_dirty;            /* the config gets written (never just to reformat it) */
+    bool failed;    /* a file could not be read: exit 1 */
+    bool cfg_dirty; /* the config gets written (never just to reformat it) */
 };
 
 enum conflict { CONFLICT_RENAME, CONFLICT_KEEP, CONFLICT_REPLACE };
@@ -169,14 +169,17 @@ static size_t migrate_scope(struct run *r, struct file *f, cJSON *scope, const c
             line(r, "=", r->st.dim, "%s%s: already in mcpzip's config (identical)", name, where);
             r->same++;
         } else if (have != NULL && mode == CONFLICT_KEEP) {
-            line(r, "!", r->st.yellow, "%s%s: conflict: mcpzip's config has a different \"%s\"; "
-                 "kept that one and left this entry in the client (--on-conflict keep)", name,
-                 where, target);
+            line(r, "!", r->st.yellow,
+                 "%s%s: conflict: mcpzip's config has a different \"%s\"; "
+                 "kept that one and left this entry in the client (--on-conflict keep)",
+                 name, where, target);
             r->skipped++;
             goto next_entry;
         } else if (have != NULL && mode == CONFLICT_REPLACE) {
-            line(r, "~", r->st.yellow, "%s%s: conflict: replaced mcpzip's different \"%s\" "
-                 "(--on-conflict replace)", name, where, target);
+            line(r, "~", r->st.yellow,
+                 "%s%s: conflict: replaced mcpzip's different \"%s\" "
+                 "(--on-conflict replace)",
+                 name, where, target);
             cJSON_ReplaceItemInObjectCaseSensitive(r->servers, target, entry);
             entry = NULL;
             r->imported++;
@@ -184,12 +187,15 @@ static size_t migrate_scope(struct run *r, struct file *f, cJSON *scope, const c
             char *final = have != NULL ? free_name(r, target, f->client->id) : xstrdup(target);
 
             if (have != NULL)
-                line(r, "~", r->st.yellow, "%s%s: conflict: mcpzip's config has a different "
-                     "\"%s\"; imported as \"%s\"", name, where, target, final);
+                line(r, "~", r->st.yellow,
+                     "%s%s: conflict: mcpzip's config has a different "
+                     "\"%s\"; imported as \"%s\"",
+                     name, where, target, final);
             else if (strcmp(final, name) != 0)
-                line(r, "+", r->st.green, "%s%s: imported as \"%s\" (%s; the name had "
-                     "characters mcpzip does not allow)", name, where, final,
-                     cli_clients_transport(entry));
+                line(r, "+", r->st.green,
+                     "%s%s: imported as \"%s\" (%s; the name had "
+                     "characters mcpzip does not allow)",
+                     name, where, final, cli_clients_transport(entry));
             else
                 line(r, "+", r->st.green, "%s%s: imported (%s)", name, where,
                      cli_clients_transport(entry));
@@ -203,7 +209,7 @@ static size_t migrate_scope(struct run *r, struct file *f, cJSON *scope, const c
             fprintf(r->out, "      %s(%s)%s\n", r->st.dim, note, r->st.reset);
         cJSON_Delete(cJSON_DetachItemViaPointer(scope, it));
         moved++;
-next_entry:
+    next_entry:
         free(conv_why);
         free(note);
         free(target);
@@ -234,8 +240,8 @@ static void install_self(struct run *r, struct file *f)
 static void migrate_file(struct run *r, struct file *f)
 {
     cJSON *top = cJSON_GetObjectItemCaseSensitive(f->jf->root, f->client->key);
-    bool claude = strcmp(f->client->id, "claude-code") == 0 &&
-                  strstr(f->jf->path, ".claude.json") != NULL;
+    bool claude =
+        strcmp(f->client->id, "claude-code") == 0 && strstr(f->jf->path, ".claude.json") != NULL;
     char *where = NULL;
 
     fprintf(r->out, "%s%s%s (%s):\n", r->st.bold, f->client->label, r->st.reset, f->jf->path);
@@ -320,8 +326,10 @@ static bool collect(struct run *r)
             const struct cli_client *c = cli_clients_find(id);
 
             if (c == NULL) {
-                fprintf(stderr, "mcpzip migrate: unknown client \"%s\"; known: claude-code, "
-                                "claude-desktop, cursor, windsurf, gemini, vscode\n", id);
+                fprintf(stderr,
+                        "mcpzip migrate: unknown client \"%s\"; known: claude-code, "
+                        "claude-desktop, cursor, windsurf, gemini, vscode\n",
+                        id);
                 free(list);
                 return false;
             }
@@ -464,8 +472,10 @@ static int apply(struct run *r)
         free(why);
         why = NULL;
         if (write_journal(r, journal, stamp, &why) != 0)
-            fprintf(stderr, "mcpzip migrate: could not record the run for --undo: %s (the "
-                            "backups are next to each file)\n", why);
+            fprintf(stderr,
+                    "mcpzip migrate: could not record the run for --undo: %s (the "
+                    "backups are next to each file)\n",
+                    why);
         journal = NULL;
     }
     if (i < n)
@@ -516,18 +526,23 @@ int cli_migrate_run(const struct cli_migrate_opts *o, FILE *out)
     for (size_t i = 0; i < r.nfiles; i++)
         changed = changed || (r.files[i].moved > 0 && jsonfile_changed(r.files[i].jf));
     if (r.nfiles == 0 && !o->quiet_none)
-        fprintf(out, "No MCP client config files found%s. Add servers with 'mcpzip add', or "
-                     "name a file with --client-config PATH.\n",
+        fprintf(out,
+                "No MCP client config files found%s. Add servers with 'mcpzip add', or "
+                "name a file with --client-config PATH.\n",
                 o->from != NULL ? " for the clients named" : "");
     if (!changed) {
         if (r.nfiles > 0 || !o->quiet_none)
-            fprintf(out, "Nothing to change: %zu server(s) to move, mcpzip's config %s is up to "
-                         "date.\n", r.imported, r.cfgpath);
+            fprintf(out,
+                    "Nothing to change: %zu server(s) to move, mcpzip's config %s is up to "
+                    "date.\n",
+                    r.imported, r.cfgpath);
         rc = r.failed ? 1 : 0;
         goto out;
     }
-    fprintf(out, "\n%zu imported, %zu already present, %zu renamed for conflicts, %zu not "
-                 "migrated.\n", r.imported, r.same, r.renamed, r.skipped);
+    fprintf(out,
+            "\n%zu imported, %zu already present, %zu renamed for conflicts, %zu not "
+            "migrated.\n",
+            r.imported, r.same, r.renamed, r.skipped);
     if (o->dry_run) {
         fprintf(out, "\nDry run: nothing was written. The changes would be:\n");
         if (r.cfg_dirty)
@@ -540,8 +555,9 @@ int cli_migrate_run(const struct cli_migrate_opts *o, FILE *out)
     }
     if (apply(&r) != 0)
         goto out;
-    fprintf(out, "\nClients now start: %s serve%s%s\nRestart them to pick up the change. "
-                 "'mcpzip doctor' checks every server; 'mcpzip migrate --undo' reverts this.\n",
+    fprintf(out,
+            "\nClients now start: %s serve%s%s\nRestart them to pick up the change. "
+            "'mcpzip doctor' checks every server; 'mcpzip migrate --undo' reverts this.\n",
             r.self, cli_common_is_default_config(r.cfgpath) ? "" : " --config ",
             cli_common_is_default_config(r.cfgpath) ? "" : r.cfgpath);
     rc = r.failed ? 1 : 0;
@@ -576,7 +592,7 @@ size_t cli_migrate_count(const char *from, const char *project, char **files)
             const cJSON *it;
 
             if (jsonfile_open(*p, 0600, &jf, &why) == 0 && jf->exists) {
-                cJSON_ArrayForEach(it, json_get_obj(jf->root, all[i].key))
+                cJSON_ArrayForEach (it, json_get_obj(jf->root, all[i].key))
                     here += !cli_clients_is_self(it->string, it, self);
                 if (here > 0)
                     buf_printf(&b, "%s\n", *p);
@@ -655,7 +671,7 @@ static int undo(const char *config, bool force, FILE *out)
         goto out;
     }
     /* Check every file first: undo all of the run, or none of it. */
-    cJSON_ArrayForEach(f, json_get_arr(doc, "files")) {
+    cJSON_ArrayForEach (f, json_get_arr(doc, "files")) {
         const char *path = json_get_str(f, "path"), *sum = json_get_str(f, "sha256");
         char *text = NULL, hex[65];
         size_t len = 0;
@@ -672,8 +688,9 @@ static int undo(const char *config, bool force, FILE *out)
         fsutil_sha256_hex(text, len, hex, 64);
         free(text);
         if (strcmp(hex, sum) != 0 && !force) {
-            fprintf(stderr, "mcpzip migrate --undo: %s changed after the migration; restoring "
-                            "it would lose those changes (use --force to restore anyway)\n",
+            fprintf(stderr,
+                    "mcpzip migrate --undo: %s changed after the migration; restoring "
+                    "it would lose those changes (use --force to restore anyway)\n",
                     path);
             ok = false;
         }
@@ -681,7 +698,7 @@ static int undo(const char *config, bool force, FILE *out)
     if (!ok)
         goto out;
     jsonfile_stamp(stamp);
-    cJSON_ArrayForEach(f, json_get_arr(doc, "files")) {
+    cJSON_ArrayForEach (f, json_get_arr(doc, "files")) {
         const char *path = json_get_str(f, "path"), *backup = json_get_str(f, "backup");
         char *text = NULL, *aside = NULL;
         size_t len = 0;
@@ -703,8 +720,8 @@ static int undo(const char *config, bool force, FILE *out)
         if (fsutil_read_file(backup, JSONFILE_MAX_BYTES, &text, &len, &why) != 0 ||
             stat(backup, &st) != 0 ||
             fsutil_write_atomic(path, text, len, st.st_mode & 07777, &why) != 0) {
-            fprintf(stderr, "mcpzip migrate --undo: cannot restore %s from %s: %s\n", path,
-                    backup, why != NULL ? why : strerror(errno));
+            fprintf(stderr, "mcpzip migrate --undo: cannot restore %s from %s: %s\n", path, backup,
+                    why != NULL ? why : strerror(errno));
             free(why);
             why = NULL;
             free(text);

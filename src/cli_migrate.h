@@ -35,7 +35,7 @@ struct cli_migrate_opts {
     const char *project;       /* --project DIR */
     const char *on_conflict;   /* "rename" (default), "keep" or "replace" */
     bool dry_run;
-    bool quiet_none;           /* print nothing when there is nothing to migrate */
+    bool quiet_none; /* print nothing when there is nothing to migrate */
 };
 
 /* Runs a migration, reporting on out. Returns the exit status. */

@@ -67,14 +67,17 @@ static int refuse_recursion(const struct config *cfg)
     char next[32];
 
     if (parent != NULL && strcmp(parent, cfg->path) == 0) {
-        fprintf(stderr, "mcpzip: refusing to start: a server in %s runs mcpzip with this same "
-                        "config, which would start itself forever; remove that entry\n",
+        fprintf(stderr,
+                "mcpzip: refusing to start: a server in %s runs mcpzip with this same "
+                "config, which would start itself forever; remove that entry\n",
                 cfg->path);
         return -1;
     }
     if (depth >= SERVE_MAX_DEPTH) {
-        fprintf(stderr, "mcpzip: refusing to start: mcpzip is nested %ld levels deep; a config "
-                        "probably runs mcpzip through another config that runs it back\n", depth);
+        fprintf(stderr,
+                "mcpzip: refusing to start: mcpzip is nested %ld levels deep; a config "
+                "probably runs mcpzip through another config that runs it back\n",
+                depth);
         return -1;
     }
     snprintf(next, sizeof(next), "%ld", depth + 1);
@@ -87,7 +90,8 @@ static void usage(FILE *f)
 {
     fputs("usage: mcpzip serve [--config PATH] [--log-file PATH]\n"
           "Runs the proxy as an MCP server on stdin/stdout. Log level: MCPZIP_LOG="
-          "error|warn|info|debug|trace.\n", f);
+          "error|warn|info|debug|trace.\n",
+          f);
 }
 
 int cli_serve_main(int argc, char **argv)

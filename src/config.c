@@ -22,13 +22,20 @@
 
 /* Known fields; anything else draws a warning, so typos are noticed but never fatal. */
 static const char *const top_fields[] = {
-    "mcpServers", "gemini_api_key", "search", "idle_timeout_minutes", "call_timeout_seconds",
-    "max_message_bytes", "expose", "$schema", NULL,
+    "mcpServers",
+    "gemini_api_key",
+    "search",
+    "idle_timeout_minutes",
+    "call_timeout_seconds",
+    "max_message_bytes",
+    "expose",
+    "$schema",
+    NULL,
 };
 static const char *const search_fields[] = {"model", "default_limit", "llm", NULL};
 static const char *const server_fields[] = {
-    "type", "command", "args", "env", "cwd", "url", "headers", "disabled", "timeout_seconds",
-    "oauth", "description", NULL,
+    "type",     "command",         "args",  "env",         "cwd", "url", "headers",
+    "disabled", "timeout_seconds", "oauth", "description", NULL,
 };
 
 static void warn(struct config *cfg, char *msg)
@@ -43,13 +50,13 @@ static void check_fields(struct config *cfg, const cJSON *obj, const char *const
     const cJSON *it;
     size_t i;
 
-    cJSON_ArrayForEach(it, obj) {
+    cJSON_ArrayForEach (it, obj) {
         for (i = 0; known[i] != NULL; i++)
             if (strcmp(it->string, known[i]) == 0)
                 break;
         if (known[i] == NULL)
-            warn(cfg, xasprintf("%s: %s: unknown field \"%s\" ignored", cfg->path, where,
-                                it->string));
+            warn(cfg,
+                 xasprintf("%s: %s: unknown field \"%s\" ignored", cfg->path, where, it->string));
     }
 }
 
@@ -109,7 +116,8 @@ static char *expand(const char *s, char **why)
         } else {
             free(out);
             *why = xasprintf("environment variable %s is not set (export it, or write "
-                             "${%s:-default})", name, name);
+                             "${%s:-default})",
+                             name, name);
             return NULL;
         }
         while (n + vlen + 1 > cap)
@@ -133,11 +141,12 @@ static int read_kv(struct config_server *srv, const cJSON *obj, const char *fiel
         return 0;
     if (!cJSON_IsObject(obj)) {
         *why = xasprintf("%s: server \"%s\": \"%s\" must be an object of strings, like "
-                         "{\"KEY\": \"value\"}", path, srv->name, field);
+                         "{\"KEY\": \"value\"}",
+                         path, srv->name, field);
         return ERR_INVALID;
     }
     *out = xcalloc((size_t)cJSON_GetArraySize(obj) + 1, sizeof(**out));
-    cJSON_ArrayForEach(it, obj) {
+    cJSON_ArrayForEach (it, obj) {
         char *value, *problem = NULL;
 
         if (cJSON_IsString(it))
@@ -145,8 +154,8 @@ static int read_kv(struct config_server *srv, const cJSON *obj, const char *fiel
         else if (cJSON_IsNumber(it) || cJSON_IsBool(it))
             value = json_print(it);
         else {
-            *why = xasprintf("%s: server \"%s\": %s.%s must be a string", path, srv->name,
-                             field, it->string);
+            *why = xasprintf("%s: server \"%s\": %s.%s must be a string", path, srv->name, field,
+                             it->string);
             *nout = n;
             return ERR_INVALID;
         }
@@ -174,8 +183,8 @@ static int read_int(const cJSON *obj, const char *key, int min, int max, int *ou
         return 0;
     if (!cJSON_IsNumber(v) || v->valuedouble < min || v->valuedouble > max ||
         v->valuedouble != (double)(long long)v->valuedouble) {
-        *why = xasprintf("%s: %s\"%s\" must be a whole number from %d to %d", path, where, key,
-                         min, max);
+        *why = xasprintf("%s: %s\"%s\" must be a whole number from %d to %d", path, where, key, min,
+                         max);
         return ERR_INVALID;
     }
     *out = (int)v->valuedouble;
@@ -194,21 +203,23 @@ static int read_server(struct config *cfg, const cJSON *entry, struct config_ser
     if (!config_valid_name(srv->name)) {
         *why = xasprintf("%s: server name \"%s\" is not allowed: use 1-64 letters, digits, '_', "
                          "'.' or '-', and no \"__\" (mcpzip routes \"server__tool\" on the first "
-                         "\"__\")", cfg->path, srv->name);
+                         "\"__\")",
+                         cfg->path, srv->name);
         return ERR_INVALID;
     }
     if (!cJSON_IsObject(entry)) {
         *why = xasprintf("%s: server \"%s\" must be an object like {\"command\": \"npx\", "
-                         "\"args\": [...]}", cfg->path, srv->name);
+                         "\"args\": [...]}",
+                         cfg->path, srv->name);
         return ERR_INVALID;
     }
     snprintf(where, sizeof(where), "mcpServers.%s", srv->name);
     check_fields(cfg, entry, server_fields, where);
     type = json_get_str(entry, "type");
-    if (json_get(entry, "type") != NULL && !cJSON_IsNull(json_get(entry, "type")) &&
-        type == NULL) {
+    if (json_get(entry, "type") != NULL && !cJSON_IsNull(json_get(entry, "type")) && type == NULL) {
         *why = xasprintf("%s: server \"%s\": \"type\" must be a string (\"stdio\", \"http\" or "
-                         "\"sse\")", cfg->path, srv->name);
+                         "\"sse\")",
+                         cfg->path, srv->name);
         return ERR_INVALID;
     }
     if (type == NULL || *type == '\0' || strcmp(type, "stdio") == 0)
@@ -220,13 +231,13 @@ static int read_server(struct config *cfg, const cJSON *entry, struct config_ser
         srv->transport = CONFIG_SSE;
     else {
         *why = xasprintf("%s: server \"%s\": unknown type \"%s\" (use \"stdio\", \"http\" or "
-                         "\"sse\")", cfg->path, srv->name, type);
+                         "\"sse\")",
+                         cfg->path, srv->name, type);
         return ERR_INVALID;
     }
     if (json_get_bool(entry, "disabled", &b))
         srv->disabled = b;
-    rc = read_int(entry, "timeout_seconds", 1, 86400, &srv->timeout_seconds, where, cfg->path,
-                  why);
+    rc = read_int(entry, "timeout_seconds", 1, 86400, &srv->timeout_seconds, where, cfg->path, why);
     if (rc != 0)
         return rc;
     if (json_get(entry, "oauth") != NULL && !cJSON_IsNull(json_get(entry, "oauth"))) {
@@ -253,13 +264,14 @@ static int read_server(struct config *cfg, const cJSON *entry, struct config_ser
         if (command == NULL || *command == '\0') {
             *why = xasprintf("%s: server \"%s\" has no \"command\": a stdio server needs one, "
                              "e.g. \"command\": \"npx\"; a remote server needs \"type\": "
-                             "\"http\" and \"url\"", cfg->path, srv->name);
+                             "\"http\" and \"url\"",
+                             cfg->path, srv->name);
             return ERR_INVALID;
         }
         args = json_get(entry, "args");
         if (args != NULL && !cJSON_IsNull(args) && !cJSON_IsArray(args)) {
-            *why = xasprintf("%s: server \"%s\": \"args\" must be an array of strings",
-                             cfg->path, srv->name);
+            *why = xasprintf("%s: server \"%s\": \"args\" must be an array of strings", cfg->path,
+                             srv->name);
             return ERR_INVALID;
         }
         srv->argv = xcalloc((size_t)cJSON_GetArraySize(args) + 2, sizeof(char *));
@@ -272,7 +284,7 @@ static int read_server(struct config *cfg, const cJSON *entry, struct config_ser
             problem = NULL;
         }
         srv->argv[srv->argc++] = xstrdup(srv->command);
-        cJSON_ArrayForEach(it, args) {
+        cJSON_ArrayForEach (it, args) {
             char *v;
 
             if (!cJSON_IsString(it) && !cJSON_IsNumber(it)) {
@@ -304,7 +316,8 @@ static int read_server(struct config *cfg, const cJSON *entry, struct config_ser
         url = json_get_str(entry, "url");
         if (url == NULL || *url == '\0') {
             *why = xasprintf("%s: server \"%s\" of type \"%s\" needs a \"url\", e.g. "
-                             "\"https://example.com/mcp\"", cfg->path, srv->name, type);
+                             "\"https://example.com/mcp\"",
+                             cfg->path, srv->name, type);
             return ERR_INVALID;
         }
         srv->url = expand(url, &problem);
@@ -315,7 +328,8 @@ static int read_server(struct config *cfg, const cJSON *entry, struct config_ser
             free(problem);
         } else if (strncmp(srv->url, "http://", 7) != 0 && strncmp(srv->url, "https://", 8) != 0) {
             *why = xasprintf("%s: server \"%s\": url \"%s\" must start with https:// (or "
-                             "http:// for a local server)", cfg->path, srv->name, srv->url);
+                             "http:// for a local server)",
+                             cfg->path, srv->name, srv->url);
             return ERR_INVALID;
         }
         rc = read_kv(srv, json_get(entry, "headers"), "headers", &srv->headers, &srv->nheaders,
@@ -333,8 +347,8 @@ static int read_server(struct config *cfg, const cJSON *entry, struct config_ser
  */
 static int read_llm(struct config *cfg, const cJSON *llm, char **why)
 {
-    static const char *const fields[] = {"provider", "base_url", "model", "api_key_env",
-                                         "timeout_ms", NULL};
+    static const char *const fields[] = {"provider",    "base_url",   "model",
+                                         "api_key_env", "timeout_ms", NULL};
     const char *provider = json_get_str(llm, "provider"), *base = json_get_str(llm, "base_url");
     const char *model = json_get_str(llm, "model"), *keyenv = json_get_str(llm, "api_key_env");
     int timeout = CONFIG_DEFAULT_LLM_TIMEOUT_MS;
@@ -352,7 +366,8 @@ static int read_llm(struct config *cfg, const cJSON *llm, char **why)
         provider = base != NULL && cfg->gemini_api_key == NULL ? "openai" : "gemini";
     if (strcmp(provider, "gemini") != 0 && strcmp(provider, "openai") != 0) {
         *why = xasprintf("%s: search.llm.provider \"%s\" is not known; use \"gemini\" or "
-                         "\"openai\" (any OpenAI-compatible server)", cfg->path, provider);
+                         "\"openai\" (any OpenAI-compatible server)",
+                         cfg->path, provider);
         return ERR_INVALID;
     }
     if (keyenv != NULL && getenv(keyenv) != NULL && *getenv(keyenv) != '\0')
@@ -363,12 +378,13 @@ static int read_llm(struct config *cfg, const cJSON *llm, char **why)
         return 0; /* no key: keyword search only */
     if (strcmp(provider, "openai") == 0 && base == NULL) {
         *why = xasprintf("%s: search.llm needs \"base_url\" for an OpenAI-compatible server, "
-                         "e.g. \"http://127.0.0.1:8080/v1\"", cfg->path);
+                         "e.g. \"http://127.0.0.1:8080/v1\"",
+                         cfg->path);
         return ERR_INVALID;
     }
     if (strcmp(provider, "openai") == 0 && model == NULL) {
-        *why = xasprintf("%s: search.llm needs \"model\" for an OpenAI-compatible server",
-                         cfg->path);
+        *why =
+            xasprintf("%s: search.llm needs \"model\" for an OpenAI-compatible server", cfg->path);
         return ERR_INVALID;
     }
     cfg->llm_provider = xstrdup(provider);
@@ -395,7 +411,8 @@ static int read_expose(struct config *cfg, const cJSON *v, char **why)
         if ((*n != '\0' && *n != ':') || (*n == ':' && (end == n + 1 || *end != '\0')) ||
             tokens < 1) {
             *why = xasprintf("%s: \"expose\": \"%s\" is not valid; use \"auto\", \"auto:N\" "
-                             "(a token budget) or a list of tool names", cfg->path, v->valuestring);
+                             "(a token budget) or a list of tool names",
+                             cfg->path, v->valuestring);
             return ERR_INVALID;
         }
         cfg->expose_auto_tokens = tokens;
@@ -403,11 +420,12 @@ static int read_expose(struct config *cfg, const cJSON *v, char **why)
     }
     if (!cJSON_IsArray(v)) {
         *why = xasprintf("%s: \"expose\" must be \"auto\", \"auto:N\" or a list of tool names "
-                         "and globs like [\"github__create_issue\", \"slack__*\"]", cfg->path);
+                         "and globs like [\"github__create_issue\", \"slack__*\"]",
+                         cfg->path);
         return ERR_INVALID;
     }
     cfg->expose = xcalloc((size_t)cJSON_GetArraySize(v) + 1, sizeof(char *));
-    cJSON_ArrayForEach(it, v) {
+    cJSON_ArrayForEach (it, v) {
         if (!cJSON_IsString(it) || it->valuestring[0] == '\0') {
             *why = xasprintf("%s: \"expose\" entries must be tool names or globs (strings)",
                              cfg->path);
@@ -455,25 +473,25 @@ int config_parse(const char *text, size_t len, const char *path, struct config *
     if (root == NULL) {
         position(text, len, errpos, &line, &col);
         *why = xasprintf("%s:%zu:%zu: invalid JSON near here; check for a missing comma or quote, "
-                         "or a trailing comma (JSON allows none)", path, line, col);
+                         "or a trailing comma (JSON allows none)",
+                         path, line, col);
         rc = ERR_PARSE;
         goto out;
     }
     if (!cJSON_IsObject(root)) {
-        *why = xasprintf("%s: the file must hold a JSON object like {\"mcpServers\": {...}}",
-                         path);
+        *why = xasprintf("%s: the file must hold a JSON object like {\"mcpServers\": {...}}", path);
         goto out;
     }
     check_fields(cfg, root, top_fields, "top level");
     servers = json_get(root, "mcpServers");
     if (!cJSON_IsObject(servers)) {
         *why = xasprintf("%s: \"mcpServers\" %s; add \"mcpServers\": {\"name\": {\"command\": "
-                         "\"...\", \"args\": [...]}}", path,
-                         servers == NULL ? "is missing" : "must be an object");
+                         "\"...\", \"args\": [...]}}",
+                         path, servers == NULL ? "is missing" : "must be an object");
         goto out;
     }
     cfg->servers = xcalloc((size_t)cJSON_GetArraySize(servers) + 1, sizeof(*cfg->servers));
-    cJSON_ArrayForEach(it, servers) {
+    cJSON_ArrayForEach (it, servers) {
         struct config_server *srv = &cfg->servers[cfg->nservers++];
 
         srv->name = xstrdup(it->string);
@@ -543,7 +561,8 @@ int config_load(const char *path, struct config **out, char **why)
     if (fd < 0) {
         if (errno == ENOENT)
             *why = xasprintf("%s: no such file; create it with {\"mcpServers\": {...}}, or pass "
-                             "--config PATH", path);
+                             "--config PATH",
+                             path);
         else
             *why = xasprintf("%s: cannot read: %s", path, strerror(errno));
         goto out;

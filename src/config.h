@@ -39,43 +39,43 @@ struct config_kv {
 };
 
 struct config_server {
-    char *name;                      /* validated: [A-Za-z0-9_.-]+, no "__" */
+    char *name; /* validated: [A-Za-z0-9_.-]+, no "__" */
     enum config_transport transport;
-    char *command;                   /* stdio */
-    char **argv;                     /* stdio: command then args, NULL-terminated */
+    char *command; /* stdio */
+    char **argv;   /* stdio: command then args, NULL-terminated */
     size_t argc;
-    struct config_kv *env;           /* stdio: added to the inherited environment */
+    struct config_kv *env; /* stdio: added to the inherited environment */
     size_t nenv;
-    char *cwd;                       /* stdio: NULL = inherit */
-    char *url;                       /* http, sse */
-    struct config_kv *headers;       /* http, sse */
+    char *cwd;                 /* stdio: NULL = inherit */
+    char *url;                 /* http, sse */
+    struct config_kv *headers; /* http, sse */
     size_t nheaders;
     bool disabled;
-    int timeout_seconds;             /* per-call default; 0 = the global one */
-    cJSON *oauth;                    /* the raw "oauth" object for the OAuth module, or NULL */
-    char *problem;                   /* why this server cannot start, or NULL */
+    int timeout_seconds; /* per-call default; 0 = the global one */
+    cJSON *oauth;        /* the raw "oauth" object for the OAuth module, or NULL */
+    char *problem;       /* why this server cannot start, or NULL */
 };
 
 struct config {
-    char *path;                      /* absolute path of the file read */
+    char *path; /* absolute path of the file read */
     struct config_server *servers;
     size_t nservers;
-    char *gemini_api_key;            /* $GEMINI_API_KEY wins over the file; NULL if neither */
+    char *gemini_api_key; /* $GEMINI_API_KEY wins over the file; NULL if neither */
     char *search_model;
     /* Optional LLM re-ranking of search results ("search.llm"): off when llm_provider is NULL. */
-    char *llm_provider;              /* "gemini" or "openai" (any OpenAI-compatible server) */
-    char *llm_base_url;              /* API root, e.g. https://generativelanguage.googleapis.com/v1beta */
+    char *llm_provider; /* "gemini" or "openai" (any OpenAI-compatible server) */
+    char *llm_base_url; /* API root, e.g. https://generativelanguage.googleapis.com/v1beta */
     char *llm_model;
-    char *llm_api_key;               /* from gemini_api_key / GEMINI_API_KEY / llm.api_key_env */
-    int llm_timeout_ms;              /* hard deadline per search, default 2000 */
+    char *llm_api_key;  /* from gemini_api_key / GEMINI_API_KEY / llm.api_key_env */
+    int llm_timeout_ms; /* hard deadline per search, default 2000 */
     int search_default_limit;
-    int idle_timeout_minutes;        /* 0 = never disconnect idle servers */
+    int idle_timeout_minutes; /* 0 = never disconnect idle servers */
     int call_timeout_seconds;
-    size_t max_message_bytes;        /* longest downstream line accepted */
-    char **expose;                   /* tool names or globs listed directly in tools/list */
+    size_t max_message_bytes; /* longest downstream line accepted */
+    char **expose;            /* tool names or globs listed directly in tools/list */
     size_t nexpose;
-    long expose_auto_tokens;         /* "auto[:N]": expose all when under N tokens; 0 = off */
-    char **warnings;                 /* for the log; never fatal */
+    long expose_auto_tokens; /* "auto[:N]": expose all when under N tokens; 0 = off */
+    char **warnings;         /* for the log; never fatal */
     size_t nwarnings;
 };
 

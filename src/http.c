@@ -46,7 +46,7 @@ struct http_lib {
     pthread_mutex_t mu;
     bool tried;
     bool ok;
-    char *error;      /* why loading failed */
+    char *error; /* why loading failed */
     void *handle;
     struct curl_api api;
     char *user_agent;
@@ -86,13 +86,13 @@ void http_lib_free(struct http_lib *lib)
     free(lib);
 }
 
-#define LOAD(field, name)                                                                    \
-    do {                                                                                     \
-        *(void **)&api->field = dlsym(lib->handle, name);                                    \
-        if (api->field == NULL) {                                                            \
-            missing = name;                                                                  \
-            goto fail;                                                                       \
-        }                                                                                    \
+#define LOAD(field, name)                                 \
+    do {                                                  \
+        *(void **)&api->field = dlsym(lib->handle, name); \
+        if (api->field == NULL) {                         \
+            missing = name;                               \
+            goto fail;                                    \
+        }                                                 \
     } while (0)
 
 int http_lib_ensure(struct http_lib *lib, char **why)
@@ -107,7 +107,8 @@ int http_lib_ensure(struct http_lib *lib, char **why)
     lib->handle = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
     if (lib->handle == NULL) {
         lib->error = xasprintf("remote servers need libcurl, which could not be loaded (%s); "
-                               "install it (Debian/Ubuntu: apt-get install libcurl4)", dlerror());
+                               "install it (Debian/Ubuntu: apt-get install libcurl4)",
+                               dlerror());
         goto out;
     }
     LOAD(global_init, "curl_global_init");
@@ -133,8 +134,8 @@ int http_lib_ensure(struct http_lib *lib, char **why)
     LOG_DEBUG("libcurl loaded");
     goto out;
 fail:
-    lib->error = xasprintf("the installed libcurl lacks %s; install libcurl 7.80 or newer",
-                           missing);
+    lib->error =
+        xasprintf("the installed libcurl lacks %s; install libcurl 7.80 or newer", missing);
 out:
     pthread_mutex_unlock(&lib->mu);
     if (!lib->ok) {

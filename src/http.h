@@ -30,14 +30,14 @@ struct http_lib;
 struct http_client;
 
 struct http_request {
-    const char *method;          /* "GET", "POST", "DELETE" */
+    const char *method; /* "GET", "POST", "DELETE" */
     const char *url;
-    const char *const *headers;  /* "Name: value" strings, NULL-terminated; may be NULL */
-    const char *body;            /* POST body, or NULL */
+    const char *const *headers; /* "Name: value" strings, NULL-terminated; may be NULL */
+    const char *body;           /* POST body, or NULL */
     size_t body_len;
-    int64_t deadline_ms;         /* monotonic (upstream_now_ms); 0 = none */
-    struct cancel *cancel;       /* may be NULL */
-    volatile int *stop;          /* when non-NULL and set, the request ends (owner's close) */
+    int64_t deadline_ms;   /* monotonic (upstream_now_ms); 0 = none */
+    struct cancel *cancel; /* may be NULL */
+    volatile int *stop;    /* when non-NULL and set, the request ends (owner's close) */
     /* Called for each response header of the final response. */
     void (*on_header)(void *ud, const char *name, const char *value);
     /* Called with body bytes as they arrive; return false to end the request early (this is
@@ -52,7 +52,7 @@ struct http_response {
     char *content_type; /* lowercase media type without parameters, or NULL */
     char *body;         /* collected body (when on_data is NULL), NUL-terminated, or NULL */
     size_t body_len;
-    bool stopped;       /* on_data ended the request early */
+    bool stopped; /* on_data ended the request early */
 };
 
 /* Creates the loader; nothing is loaded until http_lib_ensure(). */

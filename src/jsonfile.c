@@ -69,7 +69,8 @@ int jsonfile_open(const char *path, mode_t new_mode, struct jsonfile **out, char
     if (jf->root == NULL) {
         position(jf->text, jf->len, errpos, &line, &col);
         *why = xasprintf("%s:%zu:%zu: invalid JSON near here; fix the file (or restore it from "
-                         "a backup) and run again", path, line, col);
+                         "a backup) and run again",
+                         path, line, col);
         rc = ERR_PARSE;
         goto fail;
     }
@@ -91,13 +92,27 @@ static void put_string(struct buf *b, const char *s)
         char u[7];
 
         switch (*p) {
-        case '"': esc = "\\\""; break;
-        case '\\': esc = "\\\\"; break;
-        case '\b': esc = "\\b"; break;
-        case '\f': esc = "\\f"; break;
-        case '\n': esc = "\\n"; break;
-        case '\r': esc = "\\r"; break;
-        case '\t': esc = "\\t"; break;
+        case '"':
+            esc = "\\\"";
+            break;
+        case '\\':
+            esc = "\\\\";
+            break;
+        case '\b':
+            esc = "\\b";
+            break;
+        case '\f':
+            esc = "\\f";
+            break;
+        case '\n':
+            esc = "\\n";
+            break;
+        case '\r':
+            esc = "\\r";
+            break;
+        case '\t':
+            esc = "\\t";
+            break;
         default:
             if (*p < 0x20) {
                 memcpy(u, "\\u00", 4);
@@ -236,7 +251,8 @@ int jsonfile_save(struct jsonfile *jf, char **why)
     if ((rc == 0) != jf->exists ||
         (rc == 0 && (nowlen != jf->len || memcmp(now, jf->text, nowlen) != 0))) {
         *why = xasprintf("%s changed on disk while mcpzip was editing it; nothing was written "
-                         "to it, run the command again", jf->path);
+                         "to it, run the command again",
+                         jf->path);
         rc = ERR_IO;
         goto out;
     }
@@ -290,7 +306,7 @@ struct lines {
     const char **s; /* starts of lines */
     size_t *n;      /* lengths without the newline */
     size_t count;
-    bool last_nl;   /* the text ended with a newline */
+    bool last_nl; /* the text ended with a newline */
 };
 
 static void split_lines(const char *text, struct lines *l)
@@ -357,12 +373,11 @@ static struct op *edit_script(const struct lines *a, const struct lines *b, size
 
         for (i = n; i-- > 0;)
             for (j = m; j-- > 0;)
-                lcs[i * (m + 1) + j] =
-                    same(a, pre + i, b, pre + j)
-                        ? lcs[(i + 1) * (m + 1) + j + 1] + 1
-                        : (lcs[(i + 1) * (m + 1) + j] > lcs[i * (m + 1) + j + 1]
-                               ? lcs[(i + 1) * (m + 1) + j]
-                               : lcs[i * (m + 1) + j + 1]);
+                lcs[i * (m + 1) + j] = same(a, pre + i, b, pre + j)
+                                           ? lcs[(i + 1) * (m + 1) + j + 1] + 1
+                                           : (lcs[(i + 1) * (m + 1) + j] > lcs[i * (m + 1) + j + 1]
+                                                  ? lcs[(i + 1) * (m + 1) + j]
+                                                  : lcs[i * (m + 1) + j + 1]);
         i = 0;
         j = 0;
         while (i < n || j < m) {
@@ -370,7 +385,8 @@ static struct op *edit_script(const struct lines *a, const struct lines *b, size
                 ops[k++] = (struct op){' ', pre + i, pre + j};
                 i++;
                 j++;
-            } else if (i < n && (j == m || lcs[(i + 1) * (m + 1) + j] >= lcs[i * (m + 1) + j + 1])) {
+            } else if (i < n &&
+                       (j == m || lcs[(i + 1) * (m + 1) + j] >= lcs[i * (m + 1) + j + 1])) {
                 ops[k++] = (struct op){'-', pre + i, pre + j};
                 i++;
             } else {

@@ -27,14 +27,14 @@
 #define JSONFILE_MAX_BYTES (64u * 1024u * 1024u)
 
 struct jsonfile {
-    char *path;    /* as given (for messages) */
-    char *target;  /* where writes go: the symlink's final target, or path */
-    bool exists;   /* the file existed when opened */
-    mode_t mode;   /* its permission bits, or the mode a new file gets */
-    bool newline;  /* the text ended with "\n" (a new file gets one) */
-    char *text;    /* the bytes read (NUL-terminated), NULL when the file did not exist */
+    char *path;   /* as given (for messages) */
+    char *target; /* where writes go: the symlink's final target, or path */
+    bool exists;  /* the file existed when opened */
+    mode_t mode;  /* its permission bits, or the mode a new file gets */
+    bool newline; /* the text ended with "\n" (a new file gets one) */
+    char *text;   /* the bytes read (NUL-terminated), NULL when the file did not exist */
     size_t len;
-    cJSON *root;   /* the parsed value, or NULL when the file did not exist */
+    cJSON *root; /* the parsed value, or NULL when the file did not exist */
 };
 
 /*

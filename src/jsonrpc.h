@@ -22,7 +22,7 @@
 #define JSONRPC_METHOD_NOT_FOUND -32601
 #define JSONRPC_INVALID_PARAMS -32602
 #define JSONRPC_INTERNAL_ERROR -32603
-#define JSONRPC_SERVER_ERROR -32000   /* generic implementation-defined error */
+#define JSONRPC_SERVER_ERROR -32000    /* generic implementation-defined error */
 #define JSONRPC_REQUEST_TIMEOUT -32001 /* the MCP SDKs' code for a timed-out request */
 
 enum jsonrpc_kind {
@@ -34,12 +34,12 @@ enum jsonrpc_kind {
 
 struct jsonrpc_msg {
     enum jsonrpc_kind kind;
-    cJSON *root;          /* owned */
-    const cJSON *id;      /* string or number; NULL for notifications (and error id null) */
-    const char *method;   /* requests and notifications */
-    const cJSON *params;  /* object or array, or NULL */
-    const cJSON *result;  /* responses */
-    const cJSON *error;   /* errors: the error object */
+    cJSON *root;         /* owned */
+    const cJSON *id;     /* string or number; NULL for notifications (and error id null) */
+    const char *method;  /* requests and notifications */
+    const cJSON *params; /* object or array, or NULL */
+    const cJSON *result; /* responses */
+    const cJSON *error;  /* errors: the error object */
 };
 
 /*

@@ -17,8 +17,8 @@
 #include "pkce.h"
 #include "xmem.h"
 
-#define EVP_PKEY_RSA_ID 6   /* NID_rsaEncryption */
-#define EVP_PKEY_EC_ID 408  /* NID_X9_62_id_ecPublicKey */
+#define EVP_PKEY_RSA_ID 6  /* NID_rsaEncryption */
+#define EVP_PKEY_EC_ID 408 /* NID_X9_62_id_ecPublicKey */
 #define SIG_MAX 1024
 
 /* The libcrypto entry points used, as opaque pointers (no OpenSSL headers needed). */
@@ -40,11 +40,11 @@ static pthread_mutex_t crypto_mu = PTHREAD_MUTEX_INITIALIZER;
 static bool crypto_tried, crypto_ok;
 static struct crypto_api api;
 
-#define CLOAD(field, name)                                                                   \
-    do {                                                                                     \
-        *(void **)&api.field = dlsym(h, name);                                               \
-        if (api.field == NULL)                                                               \
-            goto out;                                                                        \
+#define CLOAD(field, name)                     \
+    do {                                       \
+        *(void **)&api.field = dlsym(h, name); \
+        if (api.field == NULL)                 \
+            goto out;                          \
     } while (0)
 
 static bool crypto_ensure(void)
@@ -108,9 +108,8 @@ static bool der_to_raw(const unsigned char *der, size_t len, unsigned char raw[6
     return der_int(&p, end, raw) && der_int(&p, end, raw + 32) && p == end;
 }
 
-char *jwtsign_client_assertion(const char *pem, size_t len, const char *alg,
-                               const char *client_id, const char *audience, int64_t now,
-                               char **why)
+char *jwtsign_client_assertion(const char *pem, size_t len, const char *alg, const char *client_id,
+                               const char *audience, int64_t now, char **why)
 {
     void *bio = NULL, *pkey = NULL, *ctx = NULL;
     unsigned char sig[SIG_MAX], raw[64], jti_bytes[16];
@@ -141,8 +140,8 @@ char *jwtsign_client_assertion(const char *pem, size_t len, const char *alg,
     if (alg == NULL)
         alg = id == EVP_PKEY_EC_ID ? "ES256" : "RS256";
     es = strcmp(alg, "ES256") == 0;
-    if ((es && id != EVP_PKEY_EC_ID) || (!es && (strcmp(alg, "RS256") != 0 ||
-                                                  id != EVP_PKEY_RSA_ID))) {
+    if ((es && id != EVP_PKEY_EC_ID) ||
+        (!es && (strcmp(alg, "RS256") != 0 || id != EVP_PKEY_RSA_ID))) {
         *why = xasprintf("the private key does not fit signing_alg %s (ES256 needs a P-256 EC "
                          "key, RS256 an RSA key)",
                          alg);

@@ -24,8 +24,7 @@
  * "RS256" (RSA key), or NULL to follow the key. Returns the assertion, newly allocated, or NULL
  * with *why (no libcrypto, unreadable key, key and alg do not match).
  */
-char *jwtsign_client_assertion(const char *pem, size_t len, const char *alg,
-                               const char *client_id, const char *audience, int64_t now,
-                               char **why);
+char *jwtsign_client_assertion(const char *pem, size_t len, const char *alg, const char *client_id,
+                               const char *audience, int64_t now, char **why);
 
 #endif

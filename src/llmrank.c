@@ -30,9 +30,9 @@ struct cached {
 struct llmrank {
     const struct config *cfg;
     struct http_lib *lib;
-    struct http_client *hc;  /* created on first use, under mu */
-    pthread_mutex_t mu;      /* guards hc and the cache */
-    struct cached *cache;    /* most recent first */
+    struct http_client *hc; /* created on first use, under mu */
+    pthread_mutex_t mu;     /* guards hc and the cache */
+    struct cached *cache;   /* most recent first */
     size_t ncache;
 };
 
@@ -121,8 +121,8 @@ char *llmrank_request_body(const char *provider, const char *model, const char *
 
 static bool name_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.';
 }
 
 /* Finds the candidate names in text, in order of first mention, whole names only. */
@@ -170,8 +170,8 @@ size_t llmrank_parse_names(const char *provider, const char *body, size_t len,
 
     if (strcmp(provider, "gemini") == 0) {
         const cJSON *cand = cJSON_GetArrayItem(json_get_arr(root, "candidates"), 0);
-        const cJSON *part = cJSON_GetArrayItem(json_get_arr(json_get_obj(cand, "content"),
-                                                            "parts"), 0);
+        const cJSON *part =
+            cJSON_GetArrayItem(json_get_arr(json_get_obj(cand, "content"), "parts"), 0);
 
         text = json_get_str(part, "text");
     } else {
@@ -200,8 +200,8 @@ static struct cached *lookup(struct llmrank *lr, const char *query, uint64_t ver
     return NULL;
 }
 
-static void remember(struct llmrank *lr, const char *query, uint64_t version,
-                     const size_t *order, size_t norder)
+static void remember(struct llmrank *lr, const char *query, uint64_t version, const size_t *order,
+                     size_t norder)
 {
     struct cached *c = xcalloc(1, sizeof(*c)), **pc;
 
@@ -224,8 +224,7 @@ static void remember(struct llmrank *lr, const char *query, uint64_t version,
 }
 
 size_t llmrank_rank(struct llmrank *lr, const char *query, const char *const *names,
-                    const char *const *lines, size_t n, uint64_t version, size_t *order,
-                    char **why)
+                    const char *const *lines, size_t n, uint64_t version, size_t *order, char **why)
 {
     const struct config *cfg = lr->cfg;
     bool gemini = strcmp(cfg->llm_provider, "gemini") == 0;

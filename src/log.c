@@ -25,10 +25,9 @@ static const char *const level_names[] = {"error", "warn", "info", "debug", "tra
 
 /* Key names whose values are secrets wherever they appear as key=value or "key":"value". */
 static const char *const secret_keys[] = {
-    "access_token", "refresh_token", "id_token",  "client_secret", "code_verifier",
-    "code",         "password",      "api_key",   "apikey",        "client_assertion",
-    "assertion",    "token",         "secret",    "private_key",   "x-api-key",
-    "authorization_code",
+    "access_token", "refresh_token", "id_token",  "client_secret",      "code_verifier", "code",
+    "password",     "api_key",       "apikey",    "client_assertion",   "assertion",     "token",
+    "secret",       "private_key",   "x-api-key", "authorization_code",
 };
 
 int log_init(const char *level_name, const char *path, char **why)

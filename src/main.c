@@ -46,8 +46,7 @@ static const struct command commands[] = {
     {"list", cli_inspect_list, "list servers: type, state, tool count, last error",
      cli_inspect_list_help},
     {"search", cli_inspect_search, "search the tools of every server", cli_inspect_search_help},
-    {"describe", cli_inspect_describe, "print a tool's full definition",
-     cli_inspect_describe_help},
+    {"describe", cli_inspect_describe, "print a tool's full definition", cli_inspect_describe_help},
     {"call", cli_inspect_call, "call a tool with JSON arguments", cli_inspect_call_help},
     {"refresh", cli_inspect_refresh, "reload every server's tools and the catalog cache",
      cli_inspect_refresh_help},
@@ -70,14 +69,17 @@ static int cmd_version(int argc, char **argv)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "mcpzip %s - one MCP server in front of all your MCP servers\n\n"
-               "usage: mcpzip <command> [options]\n\ncommands:\n", MCPZIP_VERSION);
+    fprintf(f,
+            "mcpzip %s - one MCP server in front of all your MCP servers\n\n"
+            "usage: mcpzip <command> [options]\n\ncommands:\n",
+            MCPZIP_VERSION);
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
     fputs("\nEvery command takes --config PATH (default ~/.config/compressed-mcp-proxy/"
           "config.json,\nin Claude's \"mcpServers\" format). Logs go to stderr; set "
           "MCPZIP_LOG=error|warn|info|debug|trace.\nColours only on a terminal, never with "
-          "NO_COLOR. Run 'mcpzip help COMMAND' for a command's options.\n", f);
+          "NO_COLOR. Run 'mcpzip help COMMAND' for a command's options.\n",
+          f);
 }
 
 static int cmd_help(int argc, char **argv)

@@ -153,7 +153,7 @@ static bool is_required(const cJSON *schema, const char *name)
 {
     const cJSON *r;
 
-    cJSON_ArrayForEach(r, json_get_arr(schema, "required"))
+    cJSON_ArrayForEach (r, json_get_arr(schema, "required"))
         if (cJSON_IsString(r) && strcmp(r->valuestring, name) == 0)
             return true;
     return false;
@@ -172,7 +172,7 @@ char *metatools_result_line(const char *name, const cJSON *def)
         buf_puts(&b, " [");
         /* Required parameters first: the model must fill those. */
         for (pass = 0; pass < 2; pass++) {
-            cJSON_ArrayForEach(p, props) {
+            cJSON_ArrayForEach (p, props) {
                 bool req = is_required(schema, p->string);
 
                 if (req != (pass == 0))
@@ -240,8 +240,8 @@ static void state_notes(struct buf *b, struct proxy *px, const struct catalog_sn
         } else if (!cs->loaded && (cs->last_error != NULL || st.state == UPSTREAM_FAILED)) {
             buf_printf(&failed, "%s%s", failed.len ? ", " : "", cs->name);
             if (first_error == NULL)
-                first_error = xstrdup(cs->last_error ? cs->last_error
-                                                     : (st.last_error ? st.last_error : ""));
+                first_error =
+                    xstrdup(cs->last_error ? cs->last_error : (st.last_error ? st.last_error : ""));
             nfailed++;
         } else if (!cs->loaded) {
             buf_printf(&loading, "%s%s", loading.len ? ", " : "", cs->name);
@@ -307,8 +307,8 @@ static bool names_tool(const char *query, const char *name)
  * the tools it names come first in its order, the rest keep the keyword order. Any failure of
  * the model leaves the keyword ranking as it was.
  */
-static size_t rank(struct proxy *px, struct catalog_snap *snap, const char *query,
-                   const char *only, struct search_hit *out, size_t limit)
+static size_t rank(struct proxy *px, struct catalog_snap *snap, const char *query, const char *only,
+                   struct search_hit *out, size_t limit)
 {
     struct llmrank *llm = proxy_llm(px);
     struct search_hit cand[META_LLM_CANDIDATES];
@@ -431,8 +431,7 @@ static cJSON *search_tools(struct proxy *px, const cJSON *args, struct metatool_
     text = buf_take(&b);
     result = text_result(text);
     free(text);
-    cJSON_AddItemToObject(cJSON_AddObjectToObject(result, "structuredContent"), "results",
-                          results);
+    cJSON_AddItemToObject(cJSON_AddObjectToObject(result, "structuredContent"), "results", results);
 out:
     buf_free(&b);
     free(only);
@@ -559,8 +558,7 @@ static cJSON *execute_tool(struct proxy *px, const cJSON *args, struct metatool_
 
         snprintf(token, sizeof(token), "mcpzip-%llu",
                  __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
-        cJSON_AddStringToObject(cJSON_AddObjectToObject(params, "_meta"), "progressToken",
-                                token);
+        cJSON_AddStringToObject(cJSON_AddObjectToObject(params, "_meta"), "progressToken", token);
         if (ctx != NULL && ctx->progress_token != NULL)
             proxy_progress_watch(px, token, ctx->progress_token);
         rc = upstream_request(up, "tools/call", params, timeout_s * 1000,
@@ -579,8 +577,10 @@ static cJSON *execute_tool(struct proxy *px, const cJSON *args, struct metatool_
     if (rc == 0) {
         buf_printf(&b, "%s returned a malformed result (not an object).", name);
     } else if (rc == ERR_TIMEOUT) {
-        buf_printf(&b, "%s timed out after %d s; the call was cancelled on the server. If it "
-                       "needs longer, pass a larger \"timeout\" (seconds).", name, timeout_s);
+        buf_printf(&b,
+                   "%s timed out after %d s; the call was cancelled on the server. If it "
+                   "needs longer, pass a larger \"timeout\" (seconds).",
+                   name, timeout_s);
     } else if (rc == ERR_CANCELLED) {
         buf_printf(&b, "%s was cancelled.", name);
     } else {
@@ -669,8 +669,10 @@ static cJSON *proxy_status(struct proxy *px, const cJSON *args, struct metatool_
         cJSON_AddItemToArray(servers, s);
         if (st.state == UPSTREAM_CONNECTED)
             connected++;
-        buf_printf(&b, "%s: %s, %zu tools%s", cs->name, upstream_state_name(st.state),
-                   cs->ntools, !cs->loaded ? " (not loaded yet)" : cs->stale ? " (stale)" : "");
+        buf_printf(&b, "%s: %s, %zu tools%s", cs->name, upstream_state_name(st.state), cs->ntools,
+                   !cs->loaded ? " (not loaded yet)"
+                   : cs->stale ? " (stale)"
+                               : "");
         if (st.pid > 0)
             buf_printf(&b, ", pid %ld", st.pid);
         if (cs->refreshed_at > 0)
@@ -923,8 +925,8 @@ char *metatools_instructions(struct proxy *px)
         else
             buf_printf(&list, "%s%s", i ? ", " : "", name);
     }
-    buf_printf(&b, "mcpzip gives access to %zu tools on %zu MCP servers: %s", total,
-               cfg->nservers, list.s != NULL ? list.s : "");
+    buf_printf(&b, "mcpzip gives access to %zu tools on %zu MCP servers: %s", total, cfg->nservers,
+               list.s != NULL ? list.s : "");
     if (cfg->nservers > META_INSTRUCTION_SERVERS)
         buf_printf(&b, " and %zu more", cfg->nservers - META_INSTRUCTION_SERVERS);
     buf_puts(&b, ". To use one: search_tools with what you want to do, describe_tool for its "

@@ -26,47 +26,47 @@
 #include "wwwauth.h"
 #include "xmem.h"
 
-#define OAUTH_HTTP_TIMEOUT_MS 15000   /* each discovery, registration or token request */
-#define OAUTH_WAIT_MS 10000           /* a request waits this long for a flow it started */
-#define OAUTH_JOIN_WAIT_MS 1000       /* ... and this long for one already running */
-#define OAUTH_REFRESH_AHEAD_S 60      /* proactive refresh this long before expiry */
+#define OAUTH_HTTP_TIMEOUT_MS 15000    /* each discovery, registration or token request */
+#define OAUTH_WAIT_MS 10000            /* a request waits this long for a flow it started */
+#define OAUTH_JOIN_WAIT_MS 1000        /* ... and this long for one already running */
+#define OAUTH_REFRESH_AHEAD_S 60       /* proactive refresh this long before expiry */
 #define OAUTH_REFRESH_BACKOFF_MS 30000 /* no proactive refresh this long after one failed */
 #define OAUTH_LOCK_WAIT_MS 30000
-#define OAUTH_RETRY_PAUSE_MS 30000    /* no new sign-in this long after one failed */
-#define OAUTH_MAX_AUTHORIZATIONS 3    /* per request (oauth.md item 35) */
+#define OAUTH_RETRY_PAUSE_MS 30000 /* no new sign-in this long after one failed */
+#define OAUTH_MAX_AUTHORIZATIONS 3 /* per request (oauth.md item 35) */
 #define OAUTH_PROTOCOL "2025-11-25"
 
 /* One server's OAuth state; fields guarded by oauth.mu except refresh_mu's own. */
 struct osrv {
     const struct config_server *srv;
     struct oauth_config cfg;
-    char *cfg_error;                 /* why the oauth object is unusable, or NULL */
-    struct tokenstore_tokens tok;    /* the tokens in use; access_token NULL when none */
-    bool loaded;                     /* tok was read from disk */
+    char *cfg_error;                   /* why the oauth object is unusable, or NULL */
+    struct tokenstore_tokens tok;      /* the tokens in use; access_token NULL when none */
+    bool loaded;                       /* tok was read from disk */
     struct tokenstore_client mrclient; /* mcp-remote's client, when its tokens were reused */
-    long ch_status;                  /* the last 401/403 and its Bearer challenge */
+    long ch_status;                    /* the last 401/403 and its Bearer challenge */
     char *ch_scope, *ch_rm, *ch_error;
-    char *asked_scope;               /* the scope the last flow requested */
+    char *asked_scope; /* the scope the last flow requested */
     bool flow_running;
-    char *flow_url;                  /* the authorization URL of the running flow */
-    unsigned flow_gen;               /* incremented when a flow ends */
-    int flow_rc;                     /* how the last flow ended */
-    int64_t flow_failed_at;          /* monotonic ms when the last flow failed, 0 if it did not */
+    char *flow_url;         /* the authorization URL of the running flow */
+    unsigned flow_gen;      /* incremented when a flow ends */
+    int flow_rc;            /* how the last flow ended */
+    int64_t flow_failed_at; /* monotonic ms when the last flow failed, 0 if it did not */
     char *flow_why;
-    int64_t refresh_failed_at;       /* monotonic ms of the last failed proactive refresh */
-    pthread_mutex_t refresh_mu;      /* one refresh at a time in this process */
+    int64_t refresh_failed_at;  /* monotonic ms of the last failed proactive refresh */
+    pthread_mutex_t refresh_mu; /* one refresh at a time in this process */
     struct osrv *next;
 };
 
 struct oauth {
     struct http_lib *lib;
-    struct http_client *hc;          /* created on first use, under mu */
+    struct http_client *hc; /* created on first use, under mu */
     struct tokenstore *ts;
     pthread_mutex_t mu;
-    pthread_cond_t cv;               /* flow ends */
+    pthread_cond_t cv; /* flow ends */
     struct osrv *servers;
-    int flows;                       /* flow threads alive */
-    bool interactive;                /* browser sign-ins may start (serve) */
+    int flows;        /* flow threads alive */
+    bool interactive; /* browser sign-ins may start (serve) */
     volatile int stopping;
 };
 
@@ -229,8 +229,7 @@ static void load_tokens(struct oauth *oa, struct osrv *s)
     why = NULL;
     if (rc == 0 || rc != ERR_NOT_FOUND)
         return;
-    if (tokenstore_mcpremote_read(oa->ts, s->srv->url, &s->tok, &s->mrclient, &found, &why) ==
-        0) {
+    if (tokenstore_mcpremote_read(oa->ts, s->srv->url, &s->tok, &s->mrclient, &found, &why) == 0) {
         LOG_INFO("[%s] reusing mcp-remote's tokens from %s", s->srv->name, found);
         if (tokenstore_save(oa->ts, s->srv->url, &s->tok, &warning, &why) != 0)
             LOG_WARN("[%s] could not copy mcp-remote's tokens: %s", s->srv->name, why);
@@ -260,13 +259,18 @@ static struct http_client *client_of(struct oauth *oa, char **why)
 static int get_doc(struct oauth *oa, const char *url, struct http_response *rs, char **why)
 {
     static const char *const hdrs[] = {
-        "Accept: application/json", "MCP-Protocol-Version: " OAUTH_PROTOCOL,
-        "Accept-Encoding: identity", NULL,
+        "Accept: application/json",
+        "MCP-Protocol-Version: " OAUTH_PROTOCOL,
+        "Accept-Encoding: identity",
+        NULL,
     };
     struct http_client *hc = client_of(oa, why);
-    struct http_request rq = {.method = "GET", .url = url, .headers = hdrs,
+    struct http_request rq = {.method = "GET",
+                              .url = url,
+                              .headers = hdrs,
                               .deadline_ms = upstream_now_ms() + OAUTH_HTTP_TIMEOUT_MS,
-                              .stop = &oa->stopping, .max_body = OAUTHMETA_MAX_DOC};
+                              .stop = &oa->stopping,
+                              .max_body = OAUTHMETA_MAX_DOC};
 
     memset(rs, 0, sizeof(*rs));
     if (hc == NULL)
@@ -275,8 +279,8 @@ static int get_doc(struct oauth *oa, const char *url, struct http_response *rs, 
 }
 
 /* POST body (form or JSON) to url, with an optional Authorization header value. */
-static int post(struct oauth *oa, const char *url, bool json, const char *body,
-                const char *authz, struct http_response *rs, char **why)
+static int post(struct oauth *oa, const char *url, bool json, const char *body, const char *authz,
+                struct http_response *rs, char **why)
 {
     struct http_client *hc = client_of(oa, why);
     const char *hdrs[4];
@@ -286,16 +290,20 @@ static int post(struct oauth *oa, const char *url, bool json, const char *body,
     memset(rs, 0, sizeof(*rs));
     if (hc == NULL)
         return ERR_IO;
-    hdrs[n++] = json ? "Content-Type: application/json"
-                     : "Content-Type: application/x-www-form-urlencoded";
+    hdrs[n++] =
+        json ? "Content-Type: application/json" : "Content-Type: application/x-www-form-urlencoded";
     hdrs[n++] = "Accept: application/json";
     if (authz != NULL)
         hdrs[n++] = a = xasprintf("Authorization: %s", authz);
     hdrs[n] = NULL;
-    struct http_request rq = {.method = "POST", .url = url, .headers = hdrs, .body = body,
+    struct http_request rq = {.method = "POST",
+                              .url = url,
+                              .headers = hdrs,
+                              .body = body,
                               .body_len = strlen(body),
                               .deadline_ms = upstream_now_ms() + OAUTH_HTTP_TIMEOUT_MS,
-                              .stop = &oa->stopping, .max_body = TOKENSTORE_MAX_FILE};
+                              .stop = &oa->stopping,
+                              .max_body = TOKENSTORE_MAX_FILE};
     rc = http_perform(hc, &rq, rs, why);
     free_secret(a);
     return rc;
@@ -379,8 +387,8 @@ static int discover(struct oauth *oa, struct osrv *s, const char *header_rm, str
             continue;
         }
         if (rs.status == 200) {
-            rc = oauthmeta_prm_parse(rs.body ? rs.body : "", rs.body_len, s->srv->url, &d->prm,
-                                     why);
+            rc =
+                oauthmeta_prm_parse(rs.body ? rs.body : "", rs.body_len, s->srv->url, &d->prm, why);
             http_response_clear(&rs);
             if (rc != 0)
                 goto out; /* another resource's metadata: no authorization request at all */
@@ -620,8 +628,8 @@ static int choose_port(struct oauth *oa, struct osrv *s, const char *issuer)
     if (port > 0)
         return port;
     tokenstore_mcpremote_hash(s->srv->url, hash);
-    return 3335 + (int)(strtoul((char[5]){hash[0], hash[1], hash[2], hash[3], 0}, NULL, 16) %
-                        45816);
+    return 3335 +
+           (int)(strtoul((char[5]){hash[0], hash[1], hash[2], hash[3], 0}, NULL, 16) % 45816);
 }
 
 /* ---- step 5: the flow ---- */
@@ -707,8 +715,8 @@ static int run_flow(struct oauth *oa, struct osrv *s, const char *ch_rm, const c
         return rc == ERR_NOT_FOUND ? ERR_IO : rc;
     }
     resource = resource_of(s, &d);
-    scope = oauthmeta_scope_select(s->cfg.scopes, ch_scope, d.have_prm ? &d.prm : NULL, &d.as,
-                                   true);
+    scope =
+        oauthmeta_scope_select(s->cfg.scopes, ch_scope, d.have_prm ? &d.prm : NULL, &d.as, true);
     if (base_scope != NULL) {
         char *u = oauthmeta_scope_union(base_scope, scope);
 
@@ -744,8 +752,8 @@ static int run_flow(struct oauth *oa, struct osrv *s, const char *ch_rm, const c
         if (rc != 0)
             goto out;
         free(url);
-        url = oauthmeta_authorize_url(&d.as, cl.client_id, redirect, pk.challenge, pk.state,
-                                      scope, resource);
+        url = oauthmeta_authorize_url(&d.as, cl.client_id, redirect, pk.challenge, pk.state, scope,
+                                      resource);
         pthread_mutex_lock(&oa->mu);
         free(s->flow_url);
         s->flow_url = xstrdup(url);
@@ -782,8 +790,7 @@ static int run_flow(struct oauth *oa, struct osrv *s, const char *ch_rm, const c
         free(oerr);
         oerr = NULL;
         rc = token_request(oa, s, &d.as, &cl, &form, scope, NULL, &tok, &oerr, why);
-        if (rc == ERR_INVALID && oerr != NULL && cl.kind == OAUTHMETA_CLIENT_DCR &&
-            attempt == 0 &&
+        if (rc == ERR_INVALID && oerr != NULL && cl.kind == OAUTHMETA_CLIENT_DCR && attempt == 0 &&
             (strcmp(oerr, "invalid_client") == 0 || strcmp(oerr, "unauthorized_client") == 0)) {
             LOG_INFO("[%s] the authorization server no longer knows our registration; "
                      "registering again",
@@ -1281,19 +1288,23 @@ static void probe(struct oauth *oa, struct osrv *s)
         "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{"
         "\"protocolVersion\":\"" OAUTH_PROTOCOL "\",\"capabilities\":{},"
         "\"clientInfo\":{\"name\":\"mcpzip\",\"version\":\"" MCPZIP_VERSION "\"}}}";
-    static const char *const post_hdrs[] = {
-        "Content-Type: application/json", "Accept: application/json, text/event-stream", NULL};
+    static const char *const post_hdrs[] = {"Content-Type: application/json",
+                                            "Accept: application/json, text/event-stream", NULL};
     static const char *const get_hdrs[] = {"Accept: text/event-stream", NULL};
     struct oauth_capture c = {0};
     char *why = NULL;
     bool sse = s->srv->transport == CONFIG_SSE;
     struct http_client *hc = client_of(oa, &why);
-    struct http_request rq = {.method = sse ? "GET" : "POST", .url = s->srv->url,
-                              .headers = sse ? get_hdrs : post_hdrs, .body = sse ? NULL : body,
+    struct http_request rq = {.method = sse ? "GET" : "POST",
+                              .url = s->srv->url,
+                              .headers = sse ? get_hdrs : post_hdrs,
+                              .body = sse ? NULL : body,
                               .body_len = sse ? 0 : strlen(body),
                               .deadline_ms = upstream_now_ms() + OAUTH_HTTP_TIMEOUT_MS,
-                              .stop = &oa->stopping, .on_header = probe_header,
-                              .on_data = probe_data, .ud = &c};
+                              .stop = &oa->stopping,
+                              .on_header = probe_header,
+                              .on_data = probe_data,
+                              .ud = &c};
     struct http_response rs = {0};
 
     if (hc != NULL && http_perform(hc, &rq, &rs, &why) == 0 &&

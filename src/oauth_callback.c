@@ -97,8 +97,7 @@ int oauth_callback_parse(const char *text, size_t len, struct oauth_callback_par
 
     memset(out, 0, sizeof(*out));
     if (len > OAUTH_CALLBACK_MAX) {
-        *why = xasprintf("the authorization response is longer than %d bytes",
-                         OAUTH_CALLBACK_MAX);
+        *why = xasprintf("the authorization response is longer than %d bytes", OAUTH_CALLBACK_MAX);
         return ERR_TOO_BIG;
     }
     while (len > 0 && (*text == ' ' || *text == '\t' || *text == '\r' || *text == '\n')) {
@@ -205,11 +204,11 @@ static bool mhd_tried, mhd_ok;
 static struct mhd_api mhd;
 static char *mhd_error;
 
-#define MLOAD(field, name)                                                                   \
-    do {                                                                                     \
-        *(void **)&mhd.field = dlsym(h, name);                                               \
-        if (mhd.field == NULL)                                                               \
-            goto fail;                                                                       \
+#define MLOAD(field, name)                     \
+    do {                                       \
+        *(void **)&mhd.field = dlsym(h, name); \
+        if (mhd.field == NULL)                 \
+            goto fail;                         \
     } while (0)
 
 /* Loads libmicrohttpd once per process (the loaded library is process-wide state, like the
@@ -258,8 +257,8 @@ struct oauth_listener {
     void *ud;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    bool done;                       /* a response was accepted (or refused by check) */
-    int rc;                          /* 0, or ERR_INVALID when check refused it */
+    bool done; /* a response was accepted (or refused by check) */
+    int rc;    /* 0, or ERR_INVALID when check refused it */
     char *why;
     struct oauth_callback_params got;
 };
@@ -286,10 +285,18 @@ static void html_escape(struct buf *b, const char *s, size_t max)
 {
     for (size_t i = 0; s[i] != '\0' && i < max; i++) {
         switch (s[i]) {
-        case '<': buf_puts(b, "&lt;"); break;
-        case '>': buf_puts(b, "&gt;"); break;
-        case '&': buf_puts(b, "&amp;"); break;
-        case '"': buf_puts(b, "&quot;"); break;
+        case '<':
+            buf_puts(b, "&lt;");
+            break;
+        case '>':
+            buf_puts(b, "&gt;");
+            break;
+        case '&':
+            buf_puts(b, "&amp;");
+            break;
+        case '"':
+            buf_puts(b, "&quot;");
+            break;
         default:
             if ((unsigned char)s[i] >= 0x20)
                 buf_append(b, &s[i], 1);
@@ -323,8 +330,8 @@ static enum MHD_Result answer(struct MHD_Connection *con, unsigned status, const
 }
 
 static enum MHD_Result access_handler(void *cls, struct MHD_Connection *con, const char *url,
-                                      const char *method, const char *version,
-                                      const char *upload, size_t *upload_size, void **con_cls)
+                                      const char *method, const char *version, const char *upload,
+                                      size_t *upload_size, void **con_cls)
 {
     struct oauth_listener *l = cls;
     const char *uri = *con_cls;
@@ -447,8 +454,8 @@ static int read_paste(int fd, struct buf *line)
     return 0;
 }
 
-int oauth_listener_wait(struct oauth_listener *l, int timeout_ms, volatile int *stop,
-                        int paste_fd, struct oauth_callback_params *out, char **why)
+int oauth_listener_wait(struct oauth_listener *l, int timeout_ms, volatile int *stop, int paste_fd,
+                        struct oauth_callback_params *out, char **why)
 {
     struct timespec now;
     int64_t until, t;
@@ -487,8 +494,10 @@ int oauth_listener_wait(struct oauth_listener *l, int timeout_ms, volatile int *
                 char *pwhy = NULL;
 
                 if (oauth_callback_parse(line.s ? line.s : "", line.len, &p, &pwhy) != 0) {
-                    fprintf(stderr, "mcpzip: %s; paste the whole address the browser was sent "
-                                    "to\n", pwhy);
+                    fprintf(stderr,
+                            "mcpzip: %s; paste the whole address the browser was sent "
+                            "to\n",
+                            pwhy);
                     free(pwhy);
                 } else if (p.state == NULL || strcmp(p.state, l->state) != 0) {
                     fprintf(stderr, "mcpzip: that address belongs to another sign-in (state "
@@ -560,8 +569,9 @@ bool oauth_browser_open(const char *server_name, const char *url)
     pthread_t th;
     int rc;
 
-    fprintf(stderr, "\nmcpzip: server \"%s\" needs you to sign in. Open this address in a "
-                    "browser:\n\n  %s\n\n",
+    fprintf(stderr,
+            "\nmcpzip: server \"%s\" needs you to sign in. Open this address in a "
+            "browser:\n\n  %s\n\n",
             server_name, url);
     fflush(stderr);
     if (browser != NULL && *browser != '\0')

@@ -59,8 +59,7 @@ void oauth_callback_params_clear(struct oauth_callback_params *p);
  * accept it, or nonzero with *why (newly allocated; shown to the user) to reject it: the flow
  * then ends with that error. Runs on the listener's thread.
  */
-typedef int (*oauth_callback_check_cb)(void *ud, const struct oauth_callback_params *p,
-                                       char **why);
+typedef int (*oauth_callback_check_cb)(void *ud, const struct oauth_callback_params *p, char **why);
 
 struct oauth_listener;
 
@@ -80,8 +79,8 @@ int oauth_listener_start(int port, const char *state, oauth_callback_check_cb ch
  * the caller reports it), ERR_TIMEOUT, ERR_CANCELLED, or ERR_INVALID (the check refused it)
  * with *why.
  */
-int oauth_listener_wait(struct oauth_listener *l, int timeout_ms, volatile int *stop,
-                        int paste_fd, struct oauth_callback_params *out, char **why);
+int oauth_listener_wait(struct oauth_listener *l, int timeout_ms, volatile int *stop, int paste_fd,
+                        struct oauth_callback_params *out, char **why);
 
 /* Stops the listener and frees it. NULL-safe. */
 void oauth_listener_stop(struct oauth_listener *l);

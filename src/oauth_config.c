@@ -34,9 +34,21 @@ static int read_str(const cJSON *o, const char *key, char **out, char **why)
 }
 
 const char *const oauth_config_fields[] = {
-    "client_id", "client_secret", "client_metadata_url", "scopes", "redirect_port", "resource",
-    "grant", "private_key_file", "signing_alg", "allow_missing_pkce_metadata", "timeout_seconds",
-    "clientId", "clientSecret", "callbackPort", NULL,
+    "client_id",
+    "client_secret",
+    "client_metadata_url",
+    "scopes",
+    "redirect_port",
+    "resource",
+    "grant",
+    "private_key_file",
+    "signing_alg",
+    "allow_missing_pkce_metadata",
+    "timeout_seconds",
+    "clientId",
+    "clientSecret",
+    "callbackPort",
+    NULL,
 };
 
 int oauth_config_parse(const cJSON *o, struct oauth_config *out, char **why)
@@ -55,8 +67,8 @@ int oauth_config_parse(const cJSON *o, struct oauth_config *out, char **why)
         *why = xstrdup("oauth must be an object");
         return ERR_INVALID;
     }
-    if (read_str(o, json_get(o, "client_id") ? "client_id" : "clientId", &out->client_id,
-                 why) != 0 ||
+    if (read_str(o, json_get(o, "client_id") ? "client_id" : "clientId", &out->client_id, why) !=
+            0 ||
         read_str(o, json_get(o, "client_secret") ? "client_secret" : "clientSecret",
                  &out->client_secret, why) != 0 ||
         read_str(o, "client_metadata_url", &out->client_metadata_url, why) != 0 ||
@@ -70,7 +82,7 @@ int oauth_config_parse(const cJSON *o, struct oauth_config *out, char **why)
     } else if (cJSON_IsArray(v)) {
         struct buf b = {0};
 
-        cJSON_ArrayForEach(it, v) {
+        cJSON_ArrayForEach (it, v) {
             if (!cJSON_IsString(it) || it->valuestring[0] == '\0' ||
                 strchr(it->valuestring, ' ') != NULL) {
                 buf_free(&b);
@@ -171,4 +183,3 @@ void oauth_config_clear(struct oauth_config *c)
     free(c->signing_alg);
     memset(c, 0, sizeof(*c));
 }
-

@@ -15,7 +15,7 @@
 
 /* A server's `oauth` object, parsed. Strings newly allocated or NULL. */
 struct oauth_config {
-    char *client_id;           /* pre-registered client */
+    char *client_id; /* pre-registered client */
     char *client_secret;
     char *client_metadata_url; /* Client ID Metadata Document URL (https, with a path) */
     char *scopes;              /* space-separated; replaces the PRM fallback */

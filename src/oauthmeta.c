@@ -196,8 +196,7 @@ static char *path_trimmed(const struct url *u)
 
 static bool same_origin(const struct url *a, const struct url *b)
 {
-    return strcmp(a->scheme, b->scheme) == 0 && strcmp(a->host, b->host) == 0 &&
-           a->port == b->port;
+    return strcmp(a->scheme, b->scheme) == 0 && strcmp(a->host, b->host) == 0 && a->port == b->port;
 }
 
 bool oauthmeta_is_loopback_host(const char *host)
@@ -259,8 +258,7 @@ int oauthmeta_prm_urls(const char *server_url, const char *header_url, struct oa
         if (strcmp(su.scheme, "https") == 0 && !url_secure(&hu)) {
             char *h = shown(header_url), *v = shown(server_url);
 
-            *why = xasprintf("the resource_metadata URL %s would downgrade %s to plain http", h,
-                             v);
+            *why = xasprintf("the resource_metadata URL %s would downgrade %s to plain http", h, v);
             free(h);
             free(v);
             rc = ERR_INVALID;
@@ -477,7 +475,7 @@ static char *scopes_from_array(const cJSON *arr)
     const cJSON *it;
     size_t i = 0;
 
-    cJSON_ArrayForEach(it, arr) {
+    cJSON_ArrayForEach (it, arr) {
         if (i++ >= OAUTHMETA_MAX_LIST)
             break;
         if (cJSON_IsString(it))
@@ -492,7 +490,7 @@ static bool array_has(const cJSON *arr, const char *s)
     const cJSON *it;
     size_t i = 0;
 
-    cJSON_ArrayForEach(it, arr) {
+    cJSON_ArrayForEach (it, arr) {
         if (i++ >= OAUTHMETA_MAX_LIST)
             break;
         if (cJSON_IsString(it) && strcmp(it->valuestring, s) == 0)
@@ -568,7 +566,7 @@ int oauthmeta_prm_parse(const char *doc, size_t len, const char *server_url,
         goto out;
     }
     arr = json_get_arr(root, "authorization_servers");
-    cJSON_ArrayForEach(it, arr) {
+    cJSON_ArrayForEach (it, arr) {
         if (i++ >= OAUTHMETA_MAX_LIST || out->nas >= OAUTHMETA_MAX_AS)
             break;
         if (!cJSON_IsString(it))
@@ -585,7 +583,8 @@ int oauthmeta_prm_parse(const char *doc, size_t len, const char *server_url,
         char *v = shown(server_url);
 
         *why = xasprintf("the protected resource metadata for %s names no usable authorization "
-                         "server (https required except on localhost)", v);
+                         "server (https required except on localhost)",
+                         v);
         free(v);
         goto out;
     }
@@ -698,8 +697,10 @@ int oauthmeta_as_parse(const char *doc, size_t len, const char *issuer, unsigned
 
         /* RFC 8414 §3.3 (mix-up defence): the document must be the issuer's own. */
         if (differ_by_slash(doc_issuer, issuer) || (flags & OAUTHMETA_LAX_ISSUER)) {
-            buf_printf(&warn, "the authorization server metadata names issuer %s, expected %s; "
-                              "using it anyway", d, shown_issuer);
+            buf_printf(&warn,
+                       "the authorization server metadata names issuer %s, expected %s; "
+                       "using it anyway",
+                       d, shown_issuer);
             free(d);
         } else {
             *why = xasprintf("the authorization server metadata names issuer %s, expected %s", d,
@@ -729,25 +730,29 @@ int oauthmeta_as_parse(const char *doc, size_t len, const char *issuer, unsigned
     arr = json_get_arr(root, "response_types_supported");
     if (arr != NULL && !array_has(arr, "code")) {
         *why = xasprintf("the authorization server %s does not support the authorization code "
-                         "flow (response_types_supported lacks \"code\")", shown_issuer);
+                         "flow (response_types_supported lacks \"code\")",
+                         shown_issuer);
         goto out;
     }
     arr = json_get_arr(root, "code_challenge_methods_supported");
     out->pkce_listed = arr != NULL;
     out->pkce_s256 = array_has(arr, "S256");
     if (arr != NULL && !out->pkce_s256) {
-        *why = xasprintf("the authorization server %s does not support PKCE with S256",
-                         shown_issuer);
+        *why =
+            xasprintf("the authorization server %s does not support PKCE with S256", shown_issuer);
         goto out;
     }
     if (arr == NULL) {
         if (!(flags & OAUTHMETA_TOLERATE_NO_PKCE_LIST)) {
             *why = xasprintf("the authorization server %s does not advertise PKCE support "
-                             "(code_challenge_methods_supported is missing)", shown_issuer);
+                             "(code_challenge_methods_supported is missing)",
+                             shown_issuer);
             goto out;
         }
-        buf_printf(&warn, "%sthe authorization server %s does not advertise PKCE support; "
-                          "using S256 anyway", warn.len > 0 ? "; " : "", shown_issuer);
+        buf_printf(&warn,
+                   "%sthe authorization server %s does not advertise PKCE support; "
+                   "using S256 anyway",
+                   warn.len > 0 ? "; " : "", shown_issuer);
         out->pkce_s256 = true;
     }
     arr = json_get_arr(root, "token_endpoint_auth_methods_supported");
@@ -757,8 +762,7 @@ int oauthmeta_as_parse(const char *doc, size_t len, const char *issuer, unsigned
                        (array_has(arr, "refresh_token") ? OAUTHMETA_GRANT_REFRESH : 0) |
                        (array_has(arr, "client_credentials") ? OAUTHMETA_GRANT_CLIENT : 0);
     out->scopes_supported = scopes_from_array(json_get_arr(root, "scopes_supported"));
-    out->cimd_supported =
-        json_get_bool(root, "client_id_metadata_document_supported", &b) && b;
+    out->cimd_supported = json_get_bool(root, "client_id_metadata_document_supported", &b) && b;
     out->iss_supported =
         json_get_bool(root, "authorization_response_iss_parameter_supported", &b) && b;
     out->issuer = xstrdup(doc_issuer);
@@ -867,8 +871,8 @@ static enum oauthmeta_auth_method method_from_name(const char *name)
 }
 
 enum oauthmeta_auth_method oauthmeta_auth_method(const struct oauthmeta_as *as,
-                                                 enum oauthmeta_client_kind kind,
-                                                 bool have_secret, const char *registered)
+                                                 enum oauthmeta_client_kind kind, bool have_secret,
+                                                 const char *registered)
 {
     unsigned listed = as != NULL ? as->auth_methods : 0;
     enum oauthmeta_auth_method reg = method_from_name(registered);
@@ -908,7 +912,8 @@ int oauthmeta_check_iss(const struct oauthmeta_as *as, const char *iss, char **w
         if (as->iss_supported) {
             a = shown(as->issuer);
             *why = xasprintf("the authorization response lacks the \"iss\" parameter that %s "
-                             "promised; ignoring it", a);
+                             "promised; ignoring it",
+                             a);
             free(a);
             return ERR_INVALID;
         }
@@ -918,8 +923,8 @@ int oauthmeta_check_iss(const struct oauthmeta_as *as, const char *iss, char **w
     if (as->issuer == NULL || strcmp(iss, as->issuer) != 0) {
         a = shown(iss);
         b = shown(as->issuer != NULL ? as->issuer : "(unknown)");
-        *why = xasprintf("the authorization response came from issuer %s, not %s; ignoring it",
-                         a, b);
+        *why =
+            xasprintf("the authorization response came from issuer %s, not %s; ignoring it", a, b);
         free(a);
         free(b);
         return ERR_INVALID;

@@ -77,10 +77,10 @@ int oauthmeta_as_urls(const char *issuer, struct oauthmeta_urls *out, char **why
 
 /* A validated Protected Resource Metadata document (RFC 9728 §2). */
 struct oauthmeta_prm {
-    char *resource;                             /* as the document says it */
+    char *resource;                                /* as the document says it */
     char *authorization_servers[OAUTHMETA_MAX_AS]; /* usable issuers, document order */
-    size_t nas;                                 /* ≥ 1 after a successful parse */
-    char *scopes_supported;                     /* space-joined; NULL when absent or empty */
+    size_t nas;                                    /* ≥ 1 after a successful parse */
+    char *scopes_supported;                        /* space-joined; NULL when absent or empty */
 };
 
 /*
@@ -99,17 +99,17 @@ void oauthmeta_prm_clear(struct oauthmeta_prm *p);
 
 /* Token endpoint client authentication methods (bits for what the metadata lists). */
 enum oauthmeta_auth_method {
-    OAUTHMETA_AUTH_NONE = 1,      /* client_id in the body only (public client) */
-    OAUTHMETA_AUTH_BASIC = 2,     /* client_secret_basic: HTTP Basic, see oauthmeta_basic_auth */
-    OAUTHMETA_AUTH_POST = 4,      /* client_secret_post: client_id + client_secret in the body */
-    OAUTHMETA_AUTH_JWT = 8,       /* private_key_jwt (listed only; not chosen here) */
+    OAUTHMETA_AUTH_NONE = 1,  /* client_id in the body only (public client) */
+    OAUTHMETA_AUTH_BASIC = 2, /* client_secret_basic: HTTP Basic, see oauthmeta_basic_auth */
+    OAUTHMETA_AUTH_POST = 4,  /* client_secret_post: client_id + client_secret in the body */
+    OAUTHMETA_AUTH_JWT = 8,   /* private_key_jwt (listed only; not chosen here) */
 };
 
 /* Grant types (bits for what the metadata lists). */
 enum oauthmeta_grant {
-    OAUTHMETA_GRANT_CODE = 1,     /* authorization_code */
-    OAUTHMETA_GRANT_REFRESH = 2,  /* refresh_token */
-    OAUTHMETA_GRANT_CLIENT = 4,   /* client_credentials */
+    OAUTHMETA_GRANT_CODE = 1,    /* authorization_code */
+    OAUTHMETA_GRANT_REFRESH = 2, /* refresh_token */
+    OAUTHMETA_GRANT_CLIENT = 4,  /* client_credentials */
 };
 
 /* What the flow needs from Authorization Server metadata (RFC 8414 §2), validated. */
@@ -216,8 +216,8 @@ enum oauthmeta_client_kind {
  * client_secret_post, none, in that order of preference among those listed; else basic.
  */
 enum oauthmeta_auth_method oauthmeta_auth_method(const struct oauthmeta_as *as,
-                                                 enum oauthmeta_client_kind kind,
-                                                 bool have_secret, const char *registered);
+                                                 enum oauthmeta_client_kind kind, bool have_secret,
+                                                 const char *registered);
 
 /* The RFC 8414 name of m ("none", "client_secret_basic", ...). Static; never NULL. */
 const char *oauthmeta_auth_method_name(enum oauthmeta_auth_method m);

@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define PKCE_VERIFIER_MIN 43  /* RFC 7636 §4.1 */
+#define PKCE_VERIFIER_MIN 43 /* RFC 7636 §4.1 */
 #define PKCE_VERIFIER_MAX 128
 #define PKCE_CHALLENGE_LEN 43 /* base64url of a SHA-256 digest, no padding */
 #define PKCE_STATE_LEN 43     /* 32 random bytes, base64url */

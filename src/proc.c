@@ -61,8 +61,8 @@ static void close_from(int lowfd)
 }
 
 /* Runs in the child between fork and exec: async-signal-safe calls only. */
-static void __attribute__((noreturn)) child_exec(struct spawn_job *job, int fds[3][2],
-                                                 int errpipe, pid_t parent)
+static void __attribute__((noreturn))
+child_exec(struct spawn_job *job, int fds[3][2], int errpipe, pid_t parent)
 {
     sigset_t none;
     int err;
@@ -136,10 +136,11 @@ static void run_job(struct spawn_job *job)
                                  strerror(-err));
         else if (err == ENOENT)
             job->why = xasprintf("command \"%s\" not found in PATH (install it, or give its "
-                                 "absolute path in \"command\")", job->argv[0]);
-        else if (err == EACCES)
-            job->why = xasprintf("command \"%s\" is not executable (permission denied)",
+                                 "absolute path in \"command\")",
                                  job->argv[0]);
+        else if (err == EACCES)
+            job->why =
+                xasprintf("command \"%s\" is not executable (permission denied)", job->argv[0]);
         else
             job->why = xasprintf("cannot run \"%s\": %s", job->argv[0], strerror(err));
         job->rc = ERR_SPAWN;
@@ -238,9 +239,8 @@ static char **build_envp(const struct config_kv *env, size_t nenv, const char *c
     return envp;
 }
 
-int proc_spawn(struct proc_spawner *sp, char *const *argv, const struct config_kv *env,
-               size_t nenv, const char *cwd, const char *const *drop, struct proc_child *child,
-               char **why)
+int proc_spawn(struct proc_spawner *sp, char *const *argv, const struct config_kv *env, size_t nenv,
+               const char *cwd, const char *const *drop, struct proc_child *child, char **why)
 {
     struct spawn_job job = {.argv = argv, .cwd = cwd, .rc = ERR_SPAWN};
     size_t i;

@@ -41,9 +41,8 @@ void proc_spawner_free(struct proc_spawner *sp);
  * fills child, or ERR_SPAWN with *why saying exactly what failed (command not found, cwd missing,
  * permission denied).
  */
-int proc_spawn(struct proc_spawner *sp, char *const *argv, const struct config_kv *env,
-               size_t nenv, const char *cwd, const char *const *drop, struct proc_child *child,
-               char **why);
+int proc_spawn(struct proc_spawner *sp, char *const *argv, const struct config_kv *env, size_t nenv,
+               const char *cwd, const char *const *drop, struct proc_child *child, char **why);
 
 /*
  * Ends the process group led by pid: SIGTERM, then SIGKILL after grace_ms, and reaps pid.

@@ -32,8 +32,8 @@ static const char *const drop_env[] = {"GEMINI_API_KEY", "MCPZIP_LLM_API_KEY", N
 
 struct slot {
     struct upstream *up;
-    bool refreshing;    /* a refresh of this server is running */
-    bool again;         /* another was requested while it ran */
+    bool refreshing; /* a refresh of this server is running */
+    bool again;      /* another was requested while it ran */
 };
 
 struct proxy {
@@ -41,26 +41,26 @@ struct proxy {
     struct catalog *cat;
     struct proc_spawner *spawner;
     struct http_lib *http;
-    struct oauth *oauth;   /* OAuth for every remote server without headers */
+    struct oauth *oauth; /* OAuth for every remote server without headers */
     struct llmrank *llm;
     struct slot *slots; /* config order */
     size_t nslots;
     pthread_mutex_t mu; /* guards slots[].refreshing/again, threads, stopping, started */
     pthread_cond_t cv;
-    unsigned threads;   /* refresh threads running */
-    unsigned refreshing;/* of those, refreshes in progress (at most PROXY_REFRESH_PARALLEL) */
+    unsigned threads;    /* refresh threads running */
+    unsigned refreshing; /* of those, refreshes in progress (at most PROXY_REFRESH_PARALLEL) */
     bool started;
     bool stopping;
     pthread_t housekeeper;
     bool housekeeper_running;
-    pthread_mutex_t cmu;          /* guards the client fields, watches and resources below */
-    struct proxy_client client;   /* .request == NULL when none */
+    pthread_mutex_t cmu;        /* guards the client fields, watches and resources below */
+    struct proxy_client client; /* .request == NULL when none */
     cJSON *client_caps;
     struct watch *watches;
     unsigned nwatches;
     struct resource *resources;
     unsigned nresources;
-    unsigned relays;              /* relay threads running (guarded by mu) */
+    unsigned relays; /* relay threads running (guarded by mu) */
 };
 
 /* A progress token of ours mapped to the client's. */
@@ -575,10 +575,12 @@ struct proxy *proxy_new(const struct config *cfg)
 {
     struct proxy *px = xcalloc(1, sizeof(*px));
     struct upstream_opts opts = {0};
-    struct upstream_hooks hooks = {
-        .tools_changed = on_tools_changed, .connected = on_connected,
-        .client_caps = client_caps_hook, .request = request_hook,
-        .notification = notification_hook, .ud = px};
+    struct upstream_hooks hooks = {.tools_changed = on_tools_changed,
+                                   .connected = on_connected,
+                                   .client_caps = client_caps_hook,
+                                   .request = request_hook,
+                                   .notification = notification_hook,
+                                   .ud = px};
     char *cache = catalog_cache_path(cfg->path);
 
     px->cfg = cfg;

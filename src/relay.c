@@ -47,8 +47,7 @@ static int fail(int rc, cJSON *answer, char *uwhy, int *code, char **why)
 
     if (rc == ERR_RPC) {
         json_get_num(answer, "code", &c);
-        *why = xstrdup(json_get_str(answer, "message") ? json_get_str(answer, "message")
-                                                        : uwhy);
+        *why = xstrdup(json_get_str(answer, "message") ? json_get_str(answer, "message") : uwhy);
     } else {
         *why = xstrdup(uwhy != NULL ? uwhy : err_str(rc));
     }
@@ -66,8 +65,8 @@ static int ask(struct upstream *up, const char *method, const cJSON *params,
     char *uwhy = NULL;
     int rc;
 
-    rc = upstream_request(up, method, json_dup(params), RELAY_TIMEOUT_MS, cancel_of(ctx),
-                          &answer, &uwhy);
+    rc = upstream_request(up, method, json_dup(params), RELAY_TIMEOUT_MS, cancel_of(ctx), &answer,
+                          &uwhy);
     if (rc != 0)
         return fail(rc, answer, uwhy, code, why);
     free(uwhy);
@@ -95,7 +94,7 @@ static void learn(struct proxy *px, const char *server, const cJSON *items, cons
 {
     const cJSON *it;
 
-    cJSON_ArrayForEach(it, items) {
+    cJSON_ArrayForEach (it, items) {
         const char *uri = json_get_str(it, field);
 
         if (uri != NULL)
@@ -104,9 +103,8 @@ static void learn(struct proxy *px, const char *server, const cJSON *items, cons
 }
 
 /* resources/list, resources/templates/list, prompts/list: one upstream page per call. */
-static int list(struct proxy *px, const char *method, const cJSON *params,
-                struct metatool_ctx *ctx, cJSON **result, int *code, char **why,
-                const char *capability, const char *key)
+static int list(struct proxy *px, const char *method, const cJSON *params, struct metatool_ctx *ctx,
+                cJSON **result, int *code, char **why, const char *capability, const char *key)
 {
     const struct config *cfg = proxy_config(px);
     const char *cursor = json_get_str(params, "cursor");
@@ -153,7 +151,7 @@ static int list(struct proxy *px, const char *method, const cJSON *params,
         cJSON_Delete(p);
         page = cJSON_DetachItemFromObjectCaseSensitive(answer, key);
         if (strcmp(key, "prompts") == 0) {
-            cJSON_ArrayForEach(it, page) {
+            cJSON_ArrayForEach (it, page) {
                 const char *pn = json_get_str(it, "name");
 
                 if (pn != NULL) {
@@ -274,7 +272,8 @@ static int get_prompt(struct proxy *px, const char *method, const cJSON *params,
     if (up == NULL) {
         *code = JSONRPC_INVALID_PARAMS;
         *why = xasprintf("Invalid params: unknown prompt \"%s\" (prompts are named "
-                         "server__prompt)", name != NULL ? name : "");
+                         "server__prompt)",
+                         name != NULL ? name : "");
         return -1;
     }
     p = json_dup(params);
@@ -309,8 +308,7 @@ static int complete(struct proxy *px, const char *method, const cJSON *params,
     }
     p = json_dup(params);
     if (rest != NULL)
-        json_set_take(cJSON_GetObjectItemCaseSensitive(p, "ref"), "name",
-                      cJSON_CreateString(rest));
+        json_set_take(cJSON_GetObjectItemCaseSensitive(p, "ref"), "name", cJSON_CreateString(rest));
     rc = ask(up, method, p, ctx, result, code, why);
     cJSON_Delete(p);
     return rc;
@@ -344,14 +342,10 @@ static int set_level(struct proxy *px, const char *method, const cJSON *params,
 }
 
 static const struct relay_method methods[] = {
-    {"resources/list", list_resources},
-    {"resources/templates/list", list_templates},
-    {"resources/read", by_uri},
-    {"resources/subscribe", by_uri},
-    {"resources/unsubscribe", by_uri},
-    {"prompts/list", list_prompts},
-    {"prompts/get", get_prompt},
-    {"completion/complete", complete},
+    {"resources/list", list_resources}, {"resources/templates/list", list_templates},
+    {"resources/read", by_uri},         {"resources/subscribe", by_uri},
+    {"resources/unsubscribe", by_uri},  {"prompts/list", list_prompts},
+    {"prompts/get", get_prompt},        {"completion/complete", complete},
     {"logging/setLevel", set_level},
 };
 
@@ -363,8 +357,8 @@ bool relay_has(const char *method)
     return false;
 }
 
-int relay_call(struct proxy *px, const char *method, const cJSON *params,
-               struct metatool_ctx *ctx, cJSON **result, int *code, char **why)
+int relay_call(struct proxy *px, const char *method, const cJSON *params, struct metatool_ctx *ctx,
+               cJSON **result, int *code, char **why)
 {
     *result = NULL;
     *why = NULL;

@@ -25,7 +25,7 @@ bool relay_has(const char *method);
 
 /* Serves method. Returns 0 with *result (caller frees), or -1 with a JSON-RPC error *code and
  * *why (caller frees). */
-int relay_call(struct proxy *px, const char *method, const cJSON *params,
-               struct metatool_ctx *ctx, cJSON **result, int *code, char **why);
+int relay_call(struct proxy *px, const char *method, const cJSON *params, struct metatool_ctx *ctx,
+               cJSON **result, int *code, char **why);
 
 #endif

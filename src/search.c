@@ -42,7 +42,6 @@
 
 #include "xmem.h"
 
-
 #define SEARCH_MAX_TOKEN 40          /* bytes kept of one token; longer ones are cut */
 #define SEARCH_MAX_QUERY_TOKENS 64   /* raw tokens read from one query */
 #define SEARCH_MAX_CONCEPTS 64       /* one bit each in a uint64_t coverage mask */
@@ -91,8 +90,8 @@ struct ranking {
 
 static const struct ranking ranking_default = {
     /*             name  server title lead  desc  param pdesc */
-    .weight = { 4.0f, 0.6f, 3.0f, 1.0f, 1.0f, 0.5f, 0.25f },
-    .b = { 0.3f, 0.0f, 0.3f, 0.5f, 0.75f, 0.5f, 0.75f },
+    .weight = {4.0f, 0.6f, 3.0f, 1.0f, 1.0f, 0.5f, 0.25f},
+    .b = {0.3f, 0.0f, 0.3f, 0.5f, 0.75f, 0.5f, 0.75f},
     .k1 = 1.2f,
     .w_synonym = 0.6f,
     .w_phrase = 0.8f,
@@ -118,15 +117,17 @@ static const struct ranking ranking_default = {
  * Sorted in byte order: looked up by binary search.
  */
 static const char *const stop_words[] = {
-    "a", "about", "after", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "been",
-    "being", "but", "by", "can", "com", "could", "did", "do", "does", "each", "for", "from", "had",
-    "has", "have", "he", "her", "here", "him", "his", "how", "http", "https", "i", "if", "in",
-    "into", "is", "it", "its", "just", "let", "lets", "like", "me", "mine", "my", "need", "of",
-    "on", "onto", "or", "our", "ours", "please", "s", "she", "should", "so", "some", "t", "than",
-    "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "to", "tool",
-    "tools", "us", "using", "via", "want", "was", "we", "were", "what", "whats", "when", "where",
-    "which", "while", "whom", "whose", "why", "will", "with", "would", "www", "you", "your",
-    "yours",
+    "a",     "about",  "after", "all",   "also",  "am",    "an",    "and",   "any",    "are",
+    "as",    "at",     "be",    "been",  "being", "but",   "by",    "can",   "com",    "could",
+    "did",   "do",     "does",  "each",  "for",   "from",  "had",   "has",   "have",   "he",
+    "her",   "here",   "him",   "his",   "how",   "http",  "https", "i",     "if",     "in",
+    "into",  "is",     "it",    "its",   "just",  "let",   "lets",  "like",  "me",     "mine",
+    "my",    "need",   "of",    "on",    "onto",  "or",    "our",   "ours",  "please", "s",
+    "she",   "should", "so",    "some",  "t",     "than",  "that",  "the",   "their",  "them",
+    "then",  "there",  "these", "they",  "this",  "those", "to",    "tool",  "tools",  "us",
+    "using", "via",    "want",  "was",   "we",    "were",  "what",  "whats", "when",   "where",
+    "which", "while",  "whom",  "whose", "why",   "will",  "with",  "would", "www",    "you",
+    "your",  "yours",
 };
 
 /* Irregular forms the suffix stripper cannot reach, mapped to a form it reduces correctly.
@@ -135,15 +136,15 @@ static const struct {
     const char *from;
     const char *to;
 } irregular[] = {
-    { "began", "begin" }, { "begun", "begin" }, { "bought", "buy" }, { "brought", "bring" },
-    { "built", "build" }, { "children", "child" }, { "chose", "choose" }, { "chosen", "choose" },
-    { "data", "data" }, { "did", "do" }, { "done", "do" }, { "found", "find" }, { "gave", "give" },
-    { "given", "give" }, { "got", "get" }, { "gotten", "get" }, { "indices", "index" },
-    { "kept", "keep" }, { "lost", "lose" }, { "made", "make" }, { "paid", "pay" },
-    { "people", "person" }, { "ran", "run" }, { "rerun", "rerun" }, { "retries", "retry" },
-    { "said", "say" }, { "saw", "see" }, { "seen", "see" }, { "sent", "send" }, { "shown", "show" },
-    { "taken", "take" }, { "told", "tell" }, { "took", "take" }, { "went", "go" },
-    { "written", "write" }, { "wrote", "write" },
+    {"began", "begin"},   {"begun", "begin"},    {"bought", "buy"},    {"brought", "bring"},
+    {"built", "build"},   {"children", "child"}, {"chose", "choose"},  {"chosen", "choose"},
+    {"data", "data"},     {"did", "do"},         {"done", "do"},       {"found", "find"},
+    {"gave", "give"},     {"given", "give"},     {"got", "get"},       {"gotten", "get"},
+    {"indices", "index"}, {"kept", "keep"},      {"lost", "lose"},     {"made", "make"},
+    {"paid", "pay"},      {"people", "person"},  {"ran", "run"},       {"rerun", "rerun"},
+    {"retries", "retry"}, {"said", "say"},       {"saw", "see"},       {"seen", "see"},
+    {"sent", "send"},     {"shown", "show"},     {"taken", "take"},    {"told", "tell"},
+    {"took", "take"},     {"went", "go"},        {"written", "write"}, {"wrote", "write"},
 };
 
 /*
@@ -156,186 +157,188 @@ static const struct {
 #define SYN_WIDTH 12
 
 struct synonym_group {
-    bool same;                    /* spellings of one word rather than near-synonyms */
+    bool same;                   /* spellings of one word rather than near-synonyms */
     const char *word[SYN_WIDTH]; /* ends at NULL */
 };
 
 static const struct synonym_group synonym_groups[] = {
-    { true, { "repo", "repository", NULL } },
-    { true, { "k8s", "kubernetes", "kube", NULL } },
-    { true, { "pr", "pull request", "merge request", "mr", NULL } },
-    { true, { "db", "database", NULL } },
-    { true, { "config", "configuration", "configure", NULL } },
-    { true, { "env", "environment", NULL } },
-    { true, { "environment variable", "env var", "envvar", NULL } },
-    { true, { "var", "variable", NULL } },
-    { true, { "app", "application", NULL } },
-    { true, { "param", "parameter", "argument", "arg", NULL } },
-    { true, { "prod", "production", NULL } },
-    { true, { "dev", "development", NULL } },
-    { true, { "org", "organization", "organisation", NULL } },
-    { true, { "msg", "message", NULL } },
-    { true, { "img", "image", NULL } },
-    { true, { "dir", "directory", "folder", NULL } },
-    { true, { "doc", "document", NULL } },
-    { true, { "info", "information", NULL } },
-    { true, { "auth", "authentication", "authenticate", NULL } },
-    { true, { "email", "e-mail", "mail", NULL } },
-    { true, { "js", "javascript", NULL } },
-    { true, { "md", "markdown", NULL } },
-    { true, { "kv", "key value", "key-value", NULL } },
-    { true, { "ns", "namespace", NULL } },
-    { true, { "a11y", "accessibility", NULL } },
-    { true, { "cert", "certificate", NULL } },
-    { true, { "stats", "statistics", NULL } },
-    { true, { "todo", "to do", "to-do", NULL } },
-    { true, { "login", "log in", "sign in", "signin", "logon", NULL } },
-    { true, { "logout", "log out", "sign out", "signout", NULL } },
-    { true, { "screenshot", "screen shot", "screen capture", "screengrab", NULL } },
-    { true, { "webpage", "web page", "website", "web site", NULL } },
-    { true, { "sitemap", "site map", NULL } },
-    { true, { "rollout", "roll out", NULL } },
-    { true, { "setup", "set up", NULL } },
-    { true, { "shutdown", "shut down", NULL } },
-    { true, { "lookup", "look up", NULL } },
-    { true, { "checkin", "check in", NULL } },
-    { true, { "workitem", "work item", NULL } },
-    { true, { "rerun", "run again", "re-run", NULL } },
-    { true, { "eval", "evaluate", NULL } },
-    { true, { "desc", "description", NULL } },
-    { true, { "spec", "specification", NULL } },
-    { true, { "repl", "interpreter", NULL } },
-    { true, { "ci", "continuous integration", NULL } },
-    { true, { "id", "identifier", NULL } },
-    { true, { "url", "uri", "link", NULL } },
-    { false, { "create", "add", "new", "make", "insert", "open", "setup", "cut", NULL } },
-    { false, { "append", "add", "add to end", NULL } },
-    { false, { "delete", "remove", "erase", "destroy", "drop", "trash", "bin", "discard", "purge",
-          "wipe", "tear down", NULL } },
-    { false, { "delete", "get rid of", "throw away", "retire", "decommission", NULL } },
-    { false, { "update", "edit", "modify", "change", "patch", "alter", "adjust", "upsert", NULL } },
-    { false, { "list", "enumerate", "get all", "show all", "browse", "all", NULL } },
-    { false, { "get", "fetch", "retrieve", "read", "show", "view", "display", "inspect", "look at",
-          NULL } },
-    { false, { "search", "find", "query", "lookup", "locate", "discover", "grep", "seek", NULL } },
-    { false, { "send", "post", "message", "chat", "dm", "write to", NULL } },
-    { false, { "message", "dm", "chat", "post", NULL } },
-    { false, { "email", "inbox", "mailbox", NULL } },
-    { false, { "gmail", "email", NULL } },
-    { false, { "outlook", "email", NULL } },
-    { false, { "file", "document", "attachment", NULL } },
-    { false, { "issue", "ticket", "bug", "workitem", "defect", NULL } },
-    { false, { "repository", "codebase", "project", NULL } },
-    { false, { "run", "execute", "exec", "invoke", "call", "trigger", "launch", NULL } },
-    { false, { "stop", "halt", "kill", "terminate", "cancel", "abort", "shutdown", NULL } },
-    { false, { "start", "begin", "launch", "kick off", "boot", "spin up", NULL } },
-    { false, { "deploy", "ship", "release", "publish", "rollout", "go live", "promote", "apply",
-          NULL } },
-    { false, { "approve", "sign off", "accept", "lgtm", NULL } },
-    { false, { "undo", "revert", "rollback", "roll back", "reverse", "withdraw", "unapprove",
-          NULL } },
-    { false, { "pause", "suspend", "sleep", "hibernate", "freeze", NULL } },
-    { false, { "resume", "unpause", "wake", "continue", NULL } },
-    { false, { "restart", "reboot", "rerun", "retry", NULL } },
-    { false, { "scale", "resize", "replicas", NULL } },
-    { false, { "leave", "quit", "exit", "depart", NULL } },
-    { false, { "join", "enter", "subscribe", NULL } },
-    { false, { "upload", "attach", NULL } },
-    { false, { "download", "export", NULL } },
-    { false, { "event", "meeting", "appointment", "invite", NULL } },
-    { false, { "schedule", "book", "plan", "arrange", NULL } },
-    { false, { "user", "member", "person", "people", "account", "teammate", "colleague",
-          "employee", "who", NULL } },
-    { false, { "folder", "directory", NULL } },
-    { false, { "image", "picture", "photo", "pic", "graphic", NULL } },
-    { false, { "chart", "graph", "plot", "diagram", "visualization", "visualize", NULL } },
-    { false, { "spreadsheet", "sheet", "worksheet", "excel", "workbook", NULL } },
-    { false, { "configuration", "settings", "setting", "preferences", "options", NULL } },
-    { false, { "flag", "toggle", "feature flag", "feature toggle", "switch", NULL } },
-    { false, { "log", "logs", "logging", "history", "audit trail", NULL } },
-    { false, { "error", "exception", "failure", "fail", "crash", "fault", "broken", NULL } },
-    { false, { "monitor", "alert", "watch", "alarm", NULL } },
-    { false, { "metric", "metrics", "stats", "measurement", "telemetry", NULL } },
-    { false, { "mute", "silence", "snooze", "downtime", "suppress", NULL } },
-    { false, { "unmute", "unsilence", "unsnooze", NULL } },
-    { false, { "charge", "bill", "invoice", "fee", "payment", "pay", NULL } },
-    { false, { "refund", "money back", "reimburse", "chargeback", NULL } },
-    { false, { "customer", "client", "buyer", "shopper", NULL } },
-    { false, { "note", "memo", "annotation", NULL } },
-    { false, { "comment", "reply", "respond", "feedback", "remark", NULL } },
-    { false, { "task", "todo", "action item", "chore", NULL } },
-    { false, { "organization", "company", NULL } },
-    { false, { "team", "group", "squad", NULL } },
-    { false, { "permission", "access", "share", "sharing", "role", "grant", "acl", "collaborator",
-          NULL } },
-    { false, { "revoke", "remove access", "unshare", "deny", NULL } },
-    { false, { "webpage", "site", "page", NULL } },
-    { false, { "scrape", "extract", "crawl", "harvest", NULL } },
-    { false, { "location", "address", "place", "position", "coordinates", "geocode", "latitude",
-          "longitude", NULL } },
-    { false, { "directions", "route", "routing", "navigation", "itinerary", NULL } },
-    { false, { "weather", "forecast", "temperature", NULL } },
-    { false, { "database", "datastore", NULL } },
-    { false, { "row", "record", "entry", NULL } },
-    { false, { "column", "field", "attribute", "property", NULL } },
-    { false, { "commit", "checkin", NULL } },
-    { false, { "clone", "copy", "duplicate", "replicate", NULL } },
-    { false, { "move", "rename", "relocate", "transfer", NULL } },
-    { false, { "restore", "recover", "undelete", "revert", "rollback", NULL } },
-    { false, { "count", "how many", "number of", "total", "tally", NULL } },
-    { false, { "summary", "summarize", "overview", "describe", "details", "info", "digest",
-          "recap", NULL } },
-    { false, { "status", "state", "health", NULL } },
-    { false, { "click", "tap", "press", NULL } },
-    { false, { "type", "input", "fill", "keyboard", NULL } },
-    { false, { "scroll", "swipe", "fling", NULL } },
-    { false, { "navigate", "go to", "goto", "visit", "open url", NULL } },
-    { false, { "javascript", "script", NULL } },
-    { false, { "evaluate", "execute script", "run script", NULL } },
-    { false, { "phone", "mobile", "device", "android", "ios", "smartphone", NULL } },
-    { false, { "secret", "credential", "password", "token", "api key", NULL } },
-    { false, { "container", "pod", NULL } },
-    { false, { "version", "revision", NULL } },
-    { false, { "workflow", "pipeline", "job", "build", "ci", NULL } },
-    { false, { "notification", "notify", "alert", "ping", "remind", "reminder", NULL } },
-    { false, { "invite", "invitation", "attendee", "participant", "guest", NULL } },
-    { false, { "deal", "opportunity", "sale", NULL } },
-    { false, { "channel", "room", "conversation", NULL } },
-    { false, { "thread", "replies", "conversation", NULL } },
-    { false, { "reply", "respond", "answer", "response", NULL } },
-    { false, { "render", "draw", "visualize", NULL } },
-    { false, { "remember", "memorize", "memory", "store", "save", "persist", "record",
-          "keep track", NULL } },
-    { false, { "save", "store", "persist", "write", "put", NULL } },
-    { false, { "read", "open", "view", "load", "cat", NULL } },
-    { false, { "text", "content", "body", "contents", NULL } },
-    { false, { "replace", "substitute", "swap", "overwrite", "edit", NULL } },
-    { false, { "research", "investigate", "deep dive", "study", NULL } },
-    { false, { "sitemap", "site structure", NULL } },
-    { false, { "product", "sku", NULL } },
-    { false, { "board", "kanban", NULL } },
-    { false, { "sprint", "iteration", "cycle", NULL } },
-    { false, { "label", "tag", "category", NULL } },
-    { false, { "assign", "assignee", "owner", "allocate", NULL } },
-    { false, { "documentation", "docs", "manual", "guide", "reference", NULL } },
-    { false, { "changelog", "release notes", "changes", NULL } },
-    { false, { "diff", "changes", "changed", "difference", "compare", "delta", NULL } },
-    { false, { "trace", "span", "tracing", NULL } },
-    { false, { "incident", "outage", "problem", NULL } },
-    { false, { "dashboard", "panel", NULL } },
-    { false, { "bucket", "storage", "blob", NULL } },
-    { false, { "function", "lambda", "serverless", "worker", NULL } },
-    { false, { "domain", "dns", "hostname", NULL } },
-    { false, { "certificate", "ssl", "tls", NULL } },
-    { false, { "backup", "snapshot", NULL } },
-    { false, { "element", "component", "widget", "control", NULL } },
-    { false, { "think", "reason", "reasoning", "thought", NULL } },
-    { false, { "design", "mockup", "layout", "wireframe", NULL } },
-    { false, { "lint", "linter", "static analysis", NULL } },
-    { false, { "format", "prettify", "beautify", NULL } },
-    { false, { "sync", "synchronize", "refresh", "reconcile", NULL } },
-    { false, { "money", "payment", "funds", "cash", NULL } },
-    { false, { "ask", "question", "prompt", NULL } },
+    {true, {"repo", "repository", NULL}},
+    {true, {"k8s", "kubernetes", "kube", NULL}},
+    {true, {"pr", "pull request", "merge request", "mr", NULL}},
+    {true, {"db", "database", NULL}},
+    {true, {"config", "configuration", "configure", NULL}},
+    {true, {"env", "environment", NULL}},
+    {true, {"environment variable", "env var", "envvar", NULL}},
+    {true, {"var", "variable", NULL}},
+    {true, {"app", "application", NULL}},
+    {true, {"param", "parameter", "argument", "arg", NULL}},
+    {true, {"prod", "production", NULL}},
+    {true, {"dev", "development", NULL}},
+    {true, {"org", "organization", "organisation", NULL}},
+    {true, {"msg", "message", NULL}},
+    {true, {"img", "image", NULL}},
+    {true, {"dir", "directory", "folder", NULL}},
+    {true, {"doc", "document", NULL}},
+    {true, {"info", "information", NULL}},
+    {true, {"auth", "authentication", "authenticate", NULL}},
+    {true, {"email", "e-mail", "mail", NULL}},
+    {true, {"js", "javascript", NULL}},
+    {true, {"md", "markdown", NULL}},
+    {true, {"kv", "key value", "key-value", NULL}},
+    {true, {"ns", "namespace", NULL}},
+    {true, {"a11y", "accessibility", NULL}},
+    {true, {"cert", "certificate", NULL}},
+    {true, {"stats", "statistics", NULL}},
+    {true, {"todo", "to do", "to-do", NULL}},
+    {true, {"login", "log in", "sign in", "signin", "logon", NULL}},
+    {true, {"logout", "log out", "sign out", "signout", NULL}},
+    {true, {"screenshot", "screen shot", "screen capture", "screengrab", NULL}},
+    {true, {"webpage", "web page", "website", "web site", NULL}},
+    {true, {"sitemap", "site map", NULL}},
+    {true, {"rollout", "roll out", NULL}},
+    {true, {"setup", "set up", NULL}},
+    {true, {"shutdown", "shut down", NULL}},
+    {true, {"lookup", "look up", NULL}},
+    {true, {"checkin", "check in", NULL}},
+    {true, {"workitem", "work item", NULL}},
+    {true, {"rerun", "run again", "re-run", NULL}},
+    {true, {"eval", "evaluate", NULL}},
+    {true, {"desc", "description", NULL}},
+    {true, {"spec", "specification", NULL}},
+    {true, {"repl", "interpreter", NULL}},
+    {true, {"ci", "continuous integration", NULL}},
+    {true, {"id", "identifier", NULL}},
+    {true, {"url", "uri", "link", NULL}},
+    {false, {"create", "add", "new", "make", "insert", "open", "setup", "cut", NULL}},
+    {false, {"append", "add", "add to end", NULL}},
+    {false,
+     {"delete", "remove", "erase", "destroy", "drop", "trash", "bin", "discard", "purge", "wipe",
+      "tear down", NULL}},
+    {false, {"delete", "get rid of", "throw away", "retire", "decommission", NULL}},
+    {false, {"update", "edit", "modify", "change", "patch", "alter", "adjust", "upsert", NULL}},
+    {false, {"list", "enumerate", "get all", "show all", "browse", "all", NULL}},
+    {false,
+     {"get", "fetch", "retrieve", "read", "show", "view", "display", "inspect", "look at", NULL}},
+    {false, {"search", "find", "query", "lookup", "locate", "discover", "grep", "seek", NULL}},
+    {false, {"send", "post", "message", "chat", "dm", "write to", NULL}},
+    {false, {"message", "dm", "chat", "post", NULL}},
+    {false, {"email", "inbox", "mailbox", NULL}},
+    {false, {"gmail", "email", NULL}},
+    {false, {"outlook", "email", NULL}},
+    {false, {"file", "document", "attachment", NULL}},
+    {false, {"issue", "ticket", "bug", "workitem", "defect", NULL}},
+    {false, {"repository", "codebase", "project", NULL}},
+    {false, {"run", "execute", "exec", "invoke", "call", "trigger", "launch", NULL}},
+    {false, {"stop", "halt", "kill", "terminate", "cancel", "abort", "shutdown", NULL}},
+    {false, {"start", "begin", "launch", "kick off", "boot", "spin up", NULL}},
+    {false,
+     {"deploy", "ship", "release", "publish", "rollout", "go live", "promote", "apply", NULL}},
+    {false, {"approve", "sign off", "accept", "lgtm", NULL}},
+    {false, {"undo", "revert", "rollback", "roll back", "reverse", "withdraw", "unapprove", NULL}},
+    {false, {"pause", "suspend", "sleep", "hibernate", "freeze", NULL}},
+    {false, {"resume", "unpause", "wake", "continue", NULL}},
+    {false, {"restart", "reboot", "rerun", "retry", NULL}},
+    {false, {"scale", "resize", "replicas", NULL}},
+    {false, {"leave", "quit", "exit", "depart", NULL}},
+    {false, {"join", "enter", "subscribe", NULL}},
+    {false, {"upload", "attach", NULL}},
+    {false, {"download", "export", NULL}},
+    {false, {"event", "meeting", "appointment", "invite", NULL}},
+    {false, {"schedule", "book", "plan", "arrange", NULL}},
+    {false,
+     {"user", "member", "person", "people", "account", "teammate", "colleague", "employee", "who",
+      NULL}},
+    {false, {"folder", "directory", NULL}},
+    {false, {"image", "picture", "photo", "pic", "graphic", NULL}},
+    {false, {"chart", "graph", "plot", "diagram", "visualization", "visualize", NULL}},
+    {false, {"spreadsheet", "sheet", "worksheet", "excel", "workbook", NULL}},
+    {false, {"configuration", "settings", "setting", "preferences", "options", NULL}},
+    {false, {"flag", "toggle", "feature flag", "feature toggle", "switch", NULL}},
+    {false, {"log", "logs", "logging", "history", "audit trail", NULL}},
+    {false, {"error", "exception", "failure", "fail", "crash", "fault", "broken", NULL}},
+    {false, {"monitor", "alert", "watch", "alarm", NULL}},
+    {false, {"metric", "metrics", "stats", "measurement", "telemetry", NULL}},
+    {false, {"mute", "silence", "snooze", "downtime", "suppress", NULL}},
+    {false, {"unmute", "unsilence", "unsnooze", NULL}},
+    {false, {"charge", "bill", "invoice", "fee", "payment", "pay", NULL}},
+    {false, {"refund", "money back", "reimburse", "chargeback", NULL}},
+    {false, {"customer", "client", "buyer", "shopper", NULL}},
+    {false, {"note", "memo", "annotation", NULL}},
+    {false, {"comment", "reply", "respond", "feedback", "remark", NULL}},
+    {false, {"task", "todo", "action item", "chore", NULL}},
+    {false, {"organization", "company", NULL}},
+    {false, {"team", "group", "squad", NULL}},
+    {false,
+     {"permission", "access", "share", "sharing", "role", "grant", "acl", "collaborator", NULL}},
+    {false, {"revoke", "remove access", "unshare", "deny", NULL}},
+    {false, {"webpage", "site", "page", NULL}},
+    {false, {"scrape", "extract", "crawl", "harvest", NULL}},
+    {false,
+     {"location", "address", "place", "position", "coordinates", "geocode", "latitude", "longitude",
+      NULL}},
+    {false, {"directions", "route", "routing", "navigation", "itinerary", NULL}},
+    {false, {"weather", "forecast", "temperature", NULL}},
+    {false, {"database", "datastore", NULL}},
+    {false, {"row", "record", "entry", NULL}},
+    {false, {"column", "field", "attribute", "property", NULL}},
+    {false, {"commit", "checkin", NULL}},
+    {false, {"clone", "copy", "duplicate", "replicate", NULL}},
+    {false, {"move", "rename", "relocate", "transfer", NULL}},
+    {false, {"restore", "recover", "undelete", "revert", "rollback", NULL}},
+    {false, {"count", "how many", "number of", "total", "tally", NULL}},
+    {false,
+     {"summary", "summarize", "overview", "describe", "details", "info", "digest", "recap", NULL}},
+    {false, {"status", "state", "health", NULL}},
+    {false, {"click", "tap", "press", NULL}},
+    {false, {"type", "input", "fill", "keyboard", NULL}},
+    {false, {"scroll", "swipe", "fling", NULL}},
+    {false, {"navigate", "go to", "goto", "visit", "open url", NULL}},
+    {false, {"javascript", "script", NULL}},
+    {false, {"evaluate", "execute script", "run script", NULL}},
+    {false, {"phone", "mobile", "device", "android", "ios", "smartphone", NULL}},
+    {false, {"secret", "credential", "password", "token", "api key", NULL}},
+    {false, {"container", "pod", NULL}},
+    {false, {"version", "revision", NULL}},
+    {false, {"workflow", "pipeline", "job", "build", "ci", NULL}},
+    {false, {"notification", "notify", "alert", "ping", "remind", "reminder", NULL}},
+    {false, {"invite", "invitation", "attendee", "participant", "guest", NULL}},
+    {false, {"deal", "opportunity", "sale", NULL}},
+    {false, {"channel", "room", "conversation", NULL}},
+    {false, {"thread", "replies", "conversation", NULL}},
+    {false, {"reply", "respond", "answer", "response", NULL}},
+    {false, {"render", "draw", "visualize", NULL}},
+    {false,
+     {"remember", "memorize", "memory", "store", "save", "persist", "record", "keep track", NULL}},
+    {false, {"save", "store", "persist", "write", "put", NULL}},
+    {false, {"read", "open", "view", "load", "cat", NULL}},
+    {false, {"text", "content", "body", "contents", NULL}},
+    {false, {"replace", "substitute", "swap", "overwrite", "edit", NULL}},
+    {false, {"research", "investigate", "deep dive", "study", NULL}},
+    {false, {"sitemap", "site structure", NULL}},
+    {false, {"product", "sku", NULL}},
+    {false, {"board", "kanban", NULL}},
+    {false, {"sprint", "iteration", "cycle", NULL}},
+    {false, {"label", "tag", "category", NULL}},
+    {false, {"assign", "assignee", "owner", "allocate", NULL}},
+    {false, {"documentation", "docs", "manual", "guide", "reference", NULL}},
+    {false, {"changelog", "release notes", "changes", NULL}},
+    {false, {"diff", "changes", "changed", "difference", "compare", "delta", NULL}},
+    {false, {"trace", "span", "tracing", NULL}},
+    {false, {"incident", "outage", "problem", NULL}},
+    {false, {"dashboard", "panel", NULL}},
+    {false, {"bucket", "storage", "blob", NULL}},
+    {false, {"function", "lambda", "serverless", "worker", NULL}},
+    {false, {"domain", "dns", "hostname", NULL}},
+    {false, {"certificate", "ssl", "tls", NULL}},
+    {false, {"backup", "snapshot", NULL}},
+    {false, {"element", "component", "widget", "control", NULL}},
+    {false, {"think", "reason", "reasoning", "thought", NULL}},
+    {false, {"design", "mockup", "layout", "wireframe", NULL}},
+    {false, {"lint", "linter", "static analysis", NULL}},
+    {false, {"format", "prettify", "beautify", NULL}},
+    {false, {"sync", "synchronize", "refresh", "reconcile", NULL}},
+    {false, {"money", "payment", "funds", "cash", NULL}},
+    {false, {"ask", "question", "prompt", NULL}},
 };
 
 /*
@@ -344,8 +347,8 @@ static const struct synonym_group synonym_groups[] = {
  * delete_issue_link, which shares every other word.
  */
 static const char *const destroy_verbs[] = {
-    "delete", "remove", "drop",  "destroy", "purge",  "erase",     "trash", "wipe",
-    "kill",   "revoke", "unlink", "clear",  "cancel", "uninstall", "reset", "terminate",
+    "delete", "remove", "drop",   "destroy", "purge",  "erase",     "trash", "wipe",
+    "kill",   "revoke", "unlink", "clear",   "cancel", "uninstall", "reset", "terminate",
 };
 
 #define NSTOP (sizeof(stop_words) / sizeof(stop_words[0]))
@@ -387,18 +390,18 @@ struct strmap {
 struct term {
     const char *text; /* in the arena, NUL-terminated */
     uint32_t len;
-    uint32_t df;      /* documents containing the term */
-    uint32_t post;    /* first posting */
-    uint32_t aff;     /* first server affinity */
+    uint32_t df;   /* documents containing the term */
+    uint32_t post; /* first posting */
+    uint32_t aff;  /* first server affinity */
     uint32_t naff;
     uint32_t letters; /* bitmask of the letters a-z present, to prefilter typo candidates */
     float idf;
-    bool destroy;     /* a verb of destroy_verbs */
+    bool destroy; /* a verb of destroy_verbs */
 };
 
 struct posting {
     uint32_t doc;
-    float w;        /* saturated BM25F term frequency */
+    float w;         /* saturated BM25F term frequency */
     uint32_t fields; /* FIELD_BIT()s where the term occurs */
 };
 
@@ -409,10 +412,10 @@ struct affinity {
 
 struct docinfo {
     uint32_t server;
-    uint32_t name_terms; /* distinct terms of the tool name */
-    bool destroy;        /* the name has a verb of destroy_verbs */
-    uint32_t next_full;  /* next document with the same full exact-name key, or UINT32_MAX */
-    uint32_t next_tool;  /* same for the tool-only key */
+    uint32_t name_terms;  /* distinct terms of the tool name */
+    bool destroy;         /* the name has a verb of destroy_verbs */
+    uint32_t next_full;   /* next document with the same full exact-name key, or UINT32_MAX */
+    uint32_t next_tool;   /* same for the tool-only key */
     const char *key_full; /* "server__tool" compacted: lower-case letters and digits only */
     const char *key_tool; /* the tool part compacted */
 };
@@ -422,9 +425,9 @@ struct syn_member {
     uint32_t group;
     uint32_t nstem;
     const char *stem[4];
-    uint32_t slen[4];  /* strlen(stem[i]) */
-    uint64_t hash[4];  /* hash_bytes(stem[i]) */
-    uint32_t term[4];  /* stem[i]'s term id, or UINT32_MAX when the index lacks it */
+    uint32_t slen[4]; /* strlen(stem[i]) */
+    uint64_t hash[4]; /* hash_bytes(stem[i]) */
+    uint32_t term[4]; /* stem[i]'s term id, or UINT32_MAX when the index lacks it */
 };
 
 /* A term of the length-bucketed vocabulary that typo correction scans. */
@@ -436,19 +439,19 @@ struct lenterm {
 /* Per-query dense accumulators, reused through the cache's free list. */
 struct scratch {
     struct scratch *next;
-    float *score;     /* sum of concept scores */
-    float *cur;       /* best member score of the current concept */
-    float *mcur;      /* score of the current member */
-    uint64_t *mask;   /* concepts matched */
-    uint8_t *nh;      /* concepts matched in the name */
-    uint8_t *cnh;     /* the current concept matched in the name */
-    uint8_t *mnh;     /* the current member matched in the name */
-    uint8_t *seen;    /* bit 0: in mtouched, bit 1: in ctouched */
-    float *cw;        /* weight of the best member of the current concept that matched */
-    float *covsum;    /* coverage: sum over concepts of cw */
+    float *score;   /* sum of concept scores */
+    float *cur;     /* best member score of the current concept */
+    float *mcur;    /* score of the current member */
+    uint64_t *mask; /* concepts matched */
+    uint8_t *nh;    /* concepts matched in the name */
+    uint8_t *cnh;   /* the current concept matched in the name */
+    uint8_t *mnh;   /* the current member matched in the name */
+    uint8_t *seen;  /* bit 0: in mtouched, bit 1: in ctouched */
+    float *cw;      /* weight of the best member of the current concept that matched */
+    float *covsum;  /* coverage: sum over concepts of cw */
     uint32_t *touched, *ctouched, *mtouched;
     size_t nt, nct, nmt;
-    float *srvsig;    /* per server: signal from the query */
+    float *srvsig;     /* per server: signal from the query */
     uint64_t *srvmask; /* per server: concepts credited to the server */
     uint32_t *stouched;
     size_t nst;
@@ -458,8 +461,8 @@ struct cache_entry {
     uint64_t hash;
     char *key;
     struct search_hit *hits;
-    size_t n;     /* hits stored */
-    size_t asked; /* hits asked for when computed; n < asked means the ranking is complete */
+    size_t n;      /* hits stored */
+    size_t asked;  /* hits asked for when computed; n < asked means the ranking is complete */
     uint64_t used; /* LRU clock */
 };
 
@@ -496,12 +499,12 @@ struct search_index {
     struct strmap syn_map; /* one-word member stem → first member index, chained below */
     uint32_t *syn_next;
     uint32_t group_first[NGROUPS + 1]; /* members of group g: [group_first[g], group_first[g+1]) */
-    uint32_t *phrases;        /* members of two or more stems, in table order */
+    uint32_t *phrases;                 /* members of two or more stems, in table order */
     size_t nphrases;
-    uint32_t *pfx_first;      /* terms of 5+ bytes by their first 4: bucket b is [pfx_first[b], */
-    uint32_t *pfx_terms;      /* pfx_first[b + 1]) of pfx_terms, b = pfx_bucket(idx, text) */
-    uint32_t pfx_bits;        /* log2 of the bucket count */
-    struct lenterm *by_len;   /* terms ordered by length, for typo correction */
+    uint32_t *pfx_first;    /* terms of 5+ bytes by their first 4: bucket b is [pfx_first[b], */
+    uint32_t *pfx_terms;    /* pfx_first[b + 1]) of pfx_terms, b = pfx_bucket(idx, text) */
+    uint32_t pfx_bits;      /* log2 of the bucket count */
+    struct lenterm *by_len; /* terms ordered by length, for typo correction */
     uint32_t len_first[SEARCH_MAX_TOKEN + 2]; /* length l: [len_first[l], len_first[l + 1]) */
     size_t base_bytes;
     struct cache *cache;
@@ -849,8 +852,8 @@ static void emit_utf8_run(struct tokenizer *t, const char *s, size_t n, size_t n
     for (size_t i = 0; i < n && t->count < t->max;) {
         uint32_t cp;
         size_t l1 = utf8_decode((const unsigned char *)s + i, n - i, &cp);
-        size_t l2 = i + l1 < n ? utf8_decode((const unsigned char *)s + i + l1, n - i - l1, &cp)
-                               : 0;
+        size_t l2 =
+            i + l1 < n ? utf8_decode((const unsigned char *)s + i + l1, n - i - l1, &cp) : 0;
 
         if (l1 == 0 || l2 == 0)
             break;
@@ -889,7 +892,7 @@ static size_t lower_prefix(const char *s, size_t n)
 /* Cuts text into lower-cased tokens and hands each to cb, at most max of them. */
 static void tokenize(const char *s, size_t len, size_t max, token_cb cb, void *ctx)
 {
-    struct tokenizer t = { .cb = cb, .ctx = ctx, .count = 0, .max = max };
+    struct tokenizer t = {.cb = cb, .ctx = ctx, .count = 0, .max = max};
     size_t i = 0;
 
     while (i < len && t.count < t.max) {
@@ -926,8 +929,8 @@ static void tokenize(const char *s, size_t len, size_t max, token_cb cb, void *c
             for (;;) {
                 uint32_t cp;
                 size_t l = j < len && (unsigned char)s[j] >= 0x80
-                                   ? utf8_decode((const unsigned char *)s + j, len - j, &cp)
-                                   : 0;
+                               ? utf8_decode((const unsigned char *)s + j, len - j, &cp)
+                               : 0;
 
                 if (l == 0 || cp_is_separator(cp))
                     break;
@@ -1009,7 +1012,12 @@ static bool has_vowel(const char *w, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         switch (w[i]) {
-        case 'a': case 'e': case 'i': case 'o': case 'u': case 'y':
+        case 'a':
+        case 'e':
+        case 'i':
+        case 'o':
+        case 'u':
+        case 'y':
             return true;
         default:
             break;
@@ -1097,17 +1105,17 @@ struct builder {
     size_t cap_terms;
     struct strmap tokens; /* lower-cased token → term id (| RAW_STOP), each stemmed once */
     struct arena token_text;
-    uint32_t *last;       /* per term: its raw entry in the current document, if any */
+    uint32_t *last; /* per term: its raw entry in the current document, if any */
     size_t cap_last;
     struct raw *raw;
     size_t nraw, cap_raw;
-    size_t doc_first;     /* first raw entry of the current document */
-    uint16_t *flen;       /* per document and field: tokens */
-    size_t lead_end;      /* bytes of the description that are its first sentence */
-    struct strmap memo;   /* parameter description → its slice of memo_ids */
-    uint32_t *memo_ids;   /* term ids of the parameter descriptions seen so far */
+    size_t doc_first;   /* first raw entry of the current document */
+    uint16_t *flen;     /* per document and field: tokens */
+    size_t lead_end;    /* bytes of the description that are its first sentence */
+    struct strmap memo; /* parameter description → its slice of memo_ids */
+    uint32_t *memo_ids; /* term ids of the parameter descriptions seen so far */
     size_t nmemo, cap_memo;
-    uint32_t *memo_span;  /* per memo entry: first id and count */
+    uint32_t *memo_span; /* per memo entry: first id and count */
     size_t nspan, cap_span;
     bool recording;
     int field;
@@ -1302,8 +1310,7 @@ static void add_schema(struct builder *b, const cJSON *props, int depth)
 
     if (!cJSON_IsObject(props))
         return;
-    cJSON_ArrayForEach(p, props)
-    {
+    cJSON_ArrayForEach (p, props) {
         const cJSON *d, *nested, *items;
 
         if (count++ >= SEARCH_MAX_PARAMS)
@@ -1551,7 +1558,7 @@ static void build_synonyms(struct search_index *idx)
         idx->group_first[g] = (uint32_t)idx->nsyn;
         for (size_t m = 0; m < SYN_WIDTH && synonym_groups[g].word[m] != NULL; m++) {
             const char *w = synonym_groups[g].word[m];
-            struct syn_collect c = { .n = 0, .arena = &idx->arena };
+            struct syn_collect c = {.n = 0, .arena = &idx->arena};
 
             tokenize(w, strlen(w), 4, on_syn_token, &c);
             if (c.n == 0)
@@ -1575,8 +1582,7 @@ static void build_synonyms(struct search_index *idx)
                 uint32_t head = strmap_get(&idx->syn_map, c.stem[0], strlen(c.stem[0]));
 
                 if (head == UINT32_MAX) {
-                    strmap_put(&idx->syn_map, c.stem[0], strlen(c.stem[0]),
-                               (uint32_t)idx->nsyn);
+                    strmap_put(&idx->syn_map, c.stem[0], strlen(c.stem[0]), (uint32_t)idx->nsyn);
                 } else {
                     while (idx->syn_next[head] != UINT32_MAX)
                         head = idx->syn_next[head];
@@ -1619,8 +1625,8 @@ static void build_lookups(struct search_index *idx)
             idx->pfx_first[pfx_bucket(idx, idx->terms[t].text) + 1]++;
     for (size_t b = 1; b <= nb; b++)
         idx->pfx_first[b] += idx->pfx_first[b - 1];
-    idx->pfx_terms = xmalloc((idx->pfx_first[nb] ? idx->pfx_first[nb] : 1) *
-                             sizeof(*idx->pfx_terms));
+    idx->pfx_terms =
+        xmalloc((idx->pfx_first[nb] ? idx->pfx_first[nb] : 1) * sizeof(*idx->pfx_terms));
     uint32_t *pfill = xmalloc(nb * sizeof(*pfill));
     memcpy(pfill, idx->pfx_first, nb * sizeof(*pfill));
     for (size_t t = 0; t < nt; t++)
@@ -1655,9 +1661,9 @@ static struct cache *cache_new(void)
 struct search_index *search_index_build(const struct search_doc *docs, size_t n)
 {
     struct search_index *idx = xcalloc(1, sizeof(*idx));
-    struct builder b = { .idx = idx };
+    struct builder b = {.idx = idx};
     size_t cap_servers = 0;
-    double avg[F_COUNT] = { 0 };
+    double avg[F_COUNT] = {0};
     uint32_t **name_servers = NULL, *nname = NULL;
 
     idx->docs = xmalloc((n ? n : 1) * sizeof(*idx->docs));
@@ -1775,7 +1781,7 @@ struct search_index *search_index_build(const struct search_doc *docs, size_t n)
     name_servers = xcalloc(idx->nterms ? idx->nterms : 1, sizeof(*name_servers));
     nname = xcalloc(idx->nterms ? idx->nterms : 1, sizeof(*nname));
     for (size_t s = 0; s < idx->nservers; s++) {
-        struct name_collect c = { idx, (uint32_t)s, name_servers, nname };
+        struct name_collect c = {idx, (uint32_t)s, name_servers, nname};
 
         tokenize(idx->servers[s], strlen(idx->servers[s]), 16, on_server_token, &c);
     }
@@ -1789,19 +1795,17 @@ struct search_index *search_index_build(const struct search_doc *docs, size_t n)
     build_lookups(idx);
     idx->terms = xrealloc(idx->terms, (idx->nterms ? idx->nterms : 1) * sizeof(*idx->terms));
 
-    idx->base_bytes = sizeof(*idx) + sizeof(*idx->cache) + idx->arena.bytes +
-                      n * sizeof(*idx->docs) +
-                      idx->nterms * sizeof(*idx->terms) +
-                      idx->npost * sizeof(*idx->post) + idx->naff * sizeof(*idx->aff) +
-                      n * sizeof(*idx->info) +
-                      idx->nservers * (sizeof(*idx->servers) + sizeof(*idx->server_ndocs)) +
-                      idx->nsyn * (sizeof(*idx->syn) + sizeof(*idx->syn_next) +
-                                   sizeof(*idx->phrases)) +
-                      idx->nterms * (sizeof(*idx->pfx_terms) + sizeof(*idx->by_len)) +
-                      (((size_t)1 << idx->pfx_bits) + 1) * sizeof(*idx->pfx_first) +
-                      (idx->vocab.cap + idx->server_map.cap + idx->exact_full.cap +
-                       idx->exact_tool.cap + idx->syn_map.cap) *
-                          sizeof(struct strmap_slot);
+    idx->base_bytes =
+        sizeof(*idx) + sizeof(*idx->cache) + idx->arena.bytes + n * sizeof(*idx->docs) +
+        idx->nterms * sizeof(*idx->terms) + idx->npost * sizeof(*idx->post) +
+        idx->naff * sizeof(*idx->aff) + n * sizeof(*idx->info) +
+        idx->nservers * (sizeof(*idx->servers) + sizeof(*idx->server_ndocs)) +
+        idx->nsyn * (sizeof(*idx->syn) + sizeof(*idx->syn_next) + sizeof(*idx->phrases)) +
+        idx->nterms * (sizeof(*idx->pfx_terms) + sizeof(*idx->by_len)) +
+        (((size_t)1 << idx->pfx_bits) + 1) * sizeof(*idx->pfx_first) +
+        (idx->vocab.cap + idx->server_map.cap + idx->exact_full.cap + idx->exact_tool.cap +
+         idx->syn_map.cap) *
+            sizeof(struct strmap_slot);
     free(b.tokens.slot);
     free(b.memo.slot);
     free(b.memo_ids);
@@ -2055,8 +2059,7 @@ static void expand_groups(struct query *q, const struct search_index *idx, const
         for (size_t k = idx->group_first[g]; k < idx->group_first[g + 1]; k++) {
             if (idx->syn[k].nstem == 1 && strcmp(idx->syn[k].stem[0], s) == 0)
                 continue;
-            concept_add_syn(q, &idx->syn[k],
-                            synonym_groups[g].same ? idx->rk->w_same : weight);
+            concept_add_syn(q, &idx->syn[k], synonym_groups[g].same ? idx->rk->w_same : weight);
         }
     }
 }
@@ -2298,7 +2301,7 @@ static void add_stem(struct query *q, const struct search_index *idx, const char
  */
 static void analyze(struct query *q, const struct search_index *idx)
 {
-    bool used[SEARCH_MAX_QUERY_TOKENS] = { false };
+    bool used[SEARCH_MAX_QUERY_TOKENS] = {false};
 
     for (size_t i = 0; i < q->nstem; i++)
         q->stem[i].hash = hash_bytes(q->stem[i].s, q->stem[i].len);
@@ -2543,8 +2546,7 @@ static void score_concept(const struct search_index *idx, const struct query *q,
 }
 
 /* What the query says about servers: names ("slack: ...") and server vocabulary ("gmail"). */
-static void score_servers(const struct search_index *idx, const struct query *q,
-                          struct scratch *s)
+static void score_servers(const struct search_index *idx, const struct query *q, struct scratch *s)
 {
     for (size_t ci = 0; ci < q->ncon; ci++) {
         const struct qconcept *c = &q->con[ci];
@@ -2672,8 +2674,7 @@ static size_t rank(const struct search_index *idx, const struct query *q, uint32
         if (nstrong > 0) {
             uint64_t credited = s->srvmask[di->server] & ~s->mask[d] & strong;
 
-            cov = ((double)s->covsum[d] + (credited ? popcount64(credited) : 0)) /
-                  (double)nstrong;
+            cov = ((double)s->covsum[d] + (credited ? popcount64(credited) : 0)) / (double)nstrong;
             if (cov > 1.0)
                 cov = 1.0;
         }
@@ -2953,7 +2954,7 @@ size_t search_suggest(const struct search_index *idx, const char *text, size_t *
         if (dist > limit)
             continue;
         /* Lower distance ranks first; the heap orders by score, so negate it. */
-        heap_push(idx, best, &nbest, max, (struct ranked){ (uint32_t)d, -(double)dist });
+        heap_push(idx, best, &nbest, max, (struct ranked){(uint32_t)d, -(double)dist});
     }
     /* Sort the kept few best first (the heap is small; insertion sort is enough). */
     for (size_t i = 1; i < nbest; i++) {

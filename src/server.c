@@ -45,15 +45,15 @@ struct call {
     cJSON *params;               /* owned copy: tool arguments, or the method's params */
     cJSON *progress;             /* the client's progress token, or NULL */
     struct cancel cancel;
-    bool client_cancelled;       /* the client said it no longer wants the answer */
-    struct call *next;           /* in server.calls */
-    struct call *qnext;          /* in server.queue, while waiting for a worker */
+    bool client_cancelled; /* the client said it no longer wants the answer */
+    struct call *next;     /* in server.calls */
+    struct call *qnext;    /* in server.queue, while waiting for a worker */
 };
 
 /* A request mcpzip sent to the client (relayed for an upstream), awaiting its answer. */
 struct outgoing {
-    char *key;                   /* our id, as its canonical text */
-    cJSON *response;             /* the client's answer message, once it came */
+    char *key;       /* our id, as its canonical text */
+    cJSON *response; /* the client's answer message, once it came */
     bool done;
     pthread_cond_t cv;
     struct outgoing *next;
@@ -62,22 +62,22 @@ struct outgoing {
 struct server {
     struct proxy *px;
     int in_fd, out_fd, stop_fd;
-    int wake[2];                 /* written when stdout breaks, to stop reading */
-    pthread_mutex_t out_mu;      /* one writer at a time on out_fd */
+    int wake[2];            /* written when stdout breaks, to stop reading */
+    pthread_mutex_t out_mu; /* one writer at a time on out_fd */
     bool out_broken;
-    pthread_mutex_t mu;          /* guards calls, workers, stopping */
+    pthread_mutex_t mu; /* guards calls, workers, stopping */
     pthread_cond_t cv;
-    struct call *calls;          /* every call not yet answered, running or queued */
-    struct call *queue;          /* calls waiting for a free worker, oldest first */
+    struct call *calls; /* every call not yet answered, running or queued */
+    struct call *queue; /* calls waiting for a free worker, oldest first */
     struct call *queue_tail;
     unsigned nqueued;
     unsigned workers;
     bool stopping;
     bool initialized;
     size_t max_message;
-    struct outgoing *outgoing;   /* guarded by mu */
-    unsigned long next_out_id;   /* guarded by mu */
-    char *exposed_sig;           /* the pinned set last listed (guarded by mu) */
+    struct outgoing *outgoing; /* guarded by mu */
+    unsigned long next_out_id; /* guarded by mu */
+    char *exposed_sig;         /* the pinned set last listed (guarded by mu) */
 };
 
 typedef void (*method_fn)(struct server *srv, struct jsonrpc_msg *msg);
@@ -220,7 +220,8 @@ static void run_call(struct server *srv, struct call *c)
         if (result == NULL) {
             code = JSONRPC_INVALID_PARAMS;
             why = xasprintf("Unknown tool: %s. Call a server's tool through execute_tool "
-                            "{\"name\": \"server__tool\"}", c->exposed);
+                            "{\"name\": \"server__tool\"}",
+                            c->exposed);
         }
     } else if (relay_call(srv->px, c->method, c->params, &ctx, &result, &code, &why) != 0) {
         result = NULL;
@@ -358,14 +359,15 @@ static void on_tools_call(struct server *srv, struct jsonrpc_msg *msg)
     if (t == NULL) {
         text = xasprintf("Unknown tool: %s. mcpzip exposes search_tools, describe_tool, "
                          "execute_tool, proxy_status and proxy_refresh; call a server's tool "
-                         "through execute_tool {\"name\": \"server__tool\"}", name);
+                         "through execute_tool {\"name\": \"server__tool\"}",
+                         name);
         send_error(srv, msg->id, JSONRPC_INVALID_PARAMS, text);
         free(text);
         return;
     }
     if (args != NULL && !cJSON_IsObject(args) && !cJSON_IsNull(args)) {
-        send_take(srv, jsonrpc_result_take(
-                           msg->id, metatools_error("\"arguments\" must be an object.")));
+        send_take(
+            srv, jsonrpc_result_take(msg->id, metatools_error("\"arguments\" must be an object.")));
         return;
     }
     /* A client that skipped initialize still gets its catalog loaded. */
@@ -487,8 +489,9 @@ static int client_request(void *ud, const char *method, cJSON *params, int timeo
     if (srv->stopping || n >= SERVER_MAX_OUTGOING) {
         pthread_mutex_unlock(&srv->mu);
         cJSON_Delete(params);
-        *why = xstrdup(srv->stopping ? "mcpzip is shutting down" : "too many requests to the "
-                                                                   "client in flight");
+        *why = xstrdup(srv->stopping ? "mcpzip is shutting down"
+                                     : "too many requests to the "
+                                       "client in flight");
         return ERR_BUSY;
     }
     snprintf(idtext, sizeof(idtext), "mcpzip-%lu", ++srv->next_out_id);
@@ -522,8 +525,10 @@ static int client_request(void *ud, const char *method, cJSON *params, int timeo
         *result = cJSON_DetachItemFromObjectCaseSensitive(o.response, "error");
         rc = ERR_RPC;
     } else {
-        *why = xasprintf(o.done ? "mcpzip is shutting down" : "the client did not answer %s "
-                                                               "in time", method);
+        *why = xasprintf(o.done ? "mcpzip is shutting down"
+                                : "the client did not answer %s "
+                                  "in time",
+                         method);
         rc = o.done ? ERR_SHUTDOWN : ERR_TIMEOUT;
     }
     cJSON_Delete(o.response);
@@ -573,7 +578,8 @@ static void on_line(void *ud, const char *line, size_t len, bool too_big)
 
     if (too_big) {
         text = xasprintf("Invalid Request: message larger than %zu bytes (max_message_bytes); "
-                         "it was discarded", srv->max_message);
+                         "it was discarded",
+                         srv->max_message);
         LOG_WARN("%s", text);
         send_error(srv, NULL, JSONRPC_INVALID_REQUEST, text);
         free(text);
@@ -609,8 +615,10 @@ struct server *server_new(struct proxy *px, int in_fd, int out_fd, int stop_fd)
     pthread_mutex_init(&srv->mu, NULL);
     pthread_cond_init(&srv->cv, NULL);
     {
-        struct proxy_client client = {.request = client_request, .notify = client_notify,
-                                      .catalog_changed = client_catalog_changed, .ud = srv};
+        struct proxy_client client = {.request = client_request,
+                                      .notify = client_notify,
+                                      .catalog_changed = client_catalog_changed,
+                                      .ud = srv};
 
         proxy_set_client(px, &client);
     }

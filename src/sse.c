@@ -12,18 +12,18 @@
 #define SSE_LINE_MAX 4096 /* for field names and non-data fields; data is bounded by max */
 
 struct sse_parser {
-    size_t max;          /* largest event data accepted */
-    struct buf line;     /* the unfinished line */
-    struct buf data;     /* the event's data so far */
-    struct buf type;     /* the event's type, empty = "message" */
-    char *last_id;       /* the stream's last event id */
-    long retry;          /* ms, -1 = none */
-    bool has_data;       /* a data field was seen in this event */
-    bool skip_cr_lf;     /* the previous chunk ended in CR: drop a leading LF */
-    bool started;        /* past the optional BOM */
-    size_t bom_seen;     /* BOM bytes matched so far */
-    bool line_too_big;   /* the current line overflowed: ignore it */
-    bool event_too_big;  /* the current event overflowed: report once, drop it */
+    size_t max;         /* largest event data accepted */
+    struct buf line;    /* the unfinished line */
+    struct buf data;    /* the event's data so far */
+    struct buf type;    /* the event's type, empty = "message" */
+    char *last_id;      /* the stream's last event id */
+    long retry;         /* ms, -1 = none */
+    bool has_data;      /* a data field was seen in this event */
+    bool skip_cr_lf;    /* the previous chunk ended in CR: drop a leading LF */
+    bool started;       /* past the optional BOM */
+    size_t bom_seen;    /* BOM bytes matched so far */
+    bool line_too_big;  /* the current line overflowed: ignore it */
+    bool event_too_big; /* the current event overflowed: report once, drop it */
 };
 
 struct sse_parser *sse_parser_new(size_t max_event)
@@ -185,8 +185,7 @@ static void scan(struct sse_parser *p, const char *data, size_t len, sse_event_c
     }
 }
 
-void sse_parser_feed(struct sse_parser *p, const char *data, size_t len, sse_event_cb cb,
-                     void *ud)
+void sse_parser_feed(struct sse_parser *p, const char *data, size_t len, sse_event_cb cb, void *ud)
 {
     static const char bom[] = "\xEF\xBB\xBF";
 

@@ -36,8 +36,7 @@ struct sse_parser *sse_parser_new(size_t max_event);
 void sse_parser_free(struct sse_parser *p);
 
 /* Feeds len bytes; calls cb for every event completed by them. */
-void sse_parser_feed(struct sse_parser *p, const char *data, size_t len, sse_event_cb cb,
-                     void *ud);
+void sse_parser_feed(struct sse_parser *p, const char *data, size_t len, sse_event_cb cb, void *ud);
 
 /* The last event id seen ("" when none) and the last retry value in ms (-1 when none). */
 const char *sse_parser_last_id(const struct sse_parser *p);

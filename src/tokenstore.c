@@ -274,8 +274,7 @@ static int delete_file(const char *path, char **why)
 
 /* Copies the optional string member key of j into *dst. Returns false (with *why naming the
  * file and field) when the member exists and is not a string. */
-static bool get_opt_str(const cJSON *j, const char *key, const char *path, char **dst,
-                        char **why)
+static bool get_opt_str(const cJSON *j, const char *key, const char *path, char **dst, char **why)
 {
     const cJSON *v = json_get(j, key);
 
@@ -556,7 +555,8 @@ int tokenstore_tokens_from_response(const char *body, size_t len, int64_t now,
      * not make. A missing type is taken as Bearer, which is all servers issue in practice. */
     if (out->token_type != NULL && strcasecmp(out->token_type, "Bearer") != 0) {
         *why = xasprintf("the token endpoint issued a token of type %.40s; only Bearer is "
-                         "supported", out->token_type);
+                         "supported",
+                         out->token_type);
         goto out;
     }
     free(out->token_type);
@@ -749,7 +749,7 @@ int tokenstore_client_from_registration(const char *body, size_t len, const char
     if (rc != 0)
         goto out;
     uris = json_get_arr(j, "redirect_uris");
-    cJSON_ArrayForEach(it, uris)
+    cJSON_ArrayForEach (it, uris)
         if (cJSON_IsString(it) && strcmp(it->valuestring, redirect_uri) == 0)
             found = true;
     if (uris != NULL && !found) {
@@ -808,7 +808,8 @@ int tokenstore_lock(const struct tokenstore *ts, const char *server_url, int tim
         waited_ms = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
         if (waited_ms >= timeout_ms) {
             *why = xasprintf("another mcpzip process kept this server's tokens locked (%s) for "
-                             "%d ms", path, timeout_ms);
+                             "%d ms",
+                             path, timeout_ms);
             rc = ERR_TIMEOUT;
             goto out;
         }
@@ -934,16 +935,16 @@ int tokenstore_mcpremote_read(const struct tokenstore *ts, const char *server_ur
         if (err != NULL)
             *why = err;
         else
-            *why = xasprintf("mcp-remote has no tokens for this server under %s",
-                             ts->mcpremote_dir);
+            *why =
+                xasprintf("mcp-remote has no tokens for this server under %s", ts->mcpremote_dir);
         return err != NULL ? rc : ERR_NOT_FOUND;
     }
     free(err);
     if (client != NULL) {
         /* <dir>/<hash>_tokens.json → <dir>/<hash>_client_info.json; a missing or broken one
          * only means the flow registers a client of its own. */
-        path = xasprintf("%.*s_client_info.json", (int)(strlen(best) - strlen("_tokens.json")),
-                         best);
+        path =
+            xasprintf("%.*s_client_info.json", (int)(strlen(best) - strlen("_tokens.json")), best);
         if (load_json(path, false, &j, NULL, &ignore, &err) == 0 &&
             client_from_json(j, path, client, &err) != 0)
             tokenstore_client_clear(client);

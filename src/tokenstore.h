@@ -58,7 +58,7 @@ struct tokenstore_tokens {
 
 /* A client registration at one authorization server. */
 struct tokenstore_client {
-    char *issuer;              /* the registration is valid for this issuer only */
+    char *issuer; /* the registration is valid for this issuer only */
     char *client_id;
     char *client_secret;       /* NULL for a public client */
     char *redirect_uri;        /* the redirect URI registered (with its port); NULL unknown */

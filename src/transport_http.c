@@ -32,24 +32,24 @@ struct http_transport {
     const struct config_server *srv;
     struct http_lib *lib;
     struct http_client *hc;
-    struct oauth *oa;        /* the process's OAuth state, or NULL when OAuth does not apply */
+    struct oauth *oa; /* the process's OAuth state, or NULL when OAuth does not apply */
     size_t max_message;
-    pthread_mutex_t mu;      /* guards session_id and protocol */
-    char *session_id;        /* assigned by the server at initialize */
-    char *protocol;          /* negotiated version, sent as MCP-Protocol-Version */
-    volatile int closing;    /* ends every request in progress */
-    pthread_t get_thread;    /* the server-to-client stream */
+    pthread_mutex_t mu;   /* guards session_id and protocol */
+    char *session_id;     /* assigned by the server at initialize */
+    char *protocol;       /* negotiated version, sent as MCP-Protocol-Version */
+    volatile int closing; /* ends every request in progress */
+    pthread_t get_thread; /* the server-to-client stream */
     bool get_running;
 };
 
 /* One HTTP exchange: the response's headers and body as they arrive. */
 struct exch {
     struct http_transport *ht;
-    struct sse_parser *sse;  /* non-NULL when the body is an event stream */
-    char *want;              /* id key of the response awaited, or NULL */
-    bool answered;           /* that response was delivered */
-    char *session;           /* Mcp-Session-Id of the response */
-    struct buf body;         /* a JSON body, bounded by max_message */
+    struct sse_parser *sse; /* non-NULL when the body is an event stream */
+    char *want;             /* id key of the response awaited, or NULL */
+    bool answered;          /* that response was delivered */
+    char *session;          /* Mcp-Session-Id of the response */
+    struct buf body;        /* a JSON body, bounded by max_message */
     bool too_big;
     struct oauth_capture wa; /* WWW-Authenticate of the response */
 };
@@ -112,7 +112,7 @@ static void deliver_body(struct exch *ex)
         return;
     j = json_parse(ex->body.s, ex->body.len, NULL);
     if (cJSON_IsArray(j)) {
-        cJSON_ArrayForEach(it, j) {
+        cJSON_ArrayForEach (it, j) {
             text = json_print(it);
             deliver(ex, text, strlen(text));
             free(text);
@@ -191,8 +191,7 @@ static char **request_headers(struct http_transport *ht, bool post, bool with_pr
 
     if (post)
         extra[n++] = "Content-Type: application/json";
-    extra[n++] = post ? "Accept: application/json, text/event-stream"
-                      : "Accept: text/event-stream";
+    extra[n++] = post ? "Accept: application/json, text/event-stream" : "Accept: text/event-stream";
     pthread_mutex_lock(&ht->mu);
     if (with_protocol && ht->protocol != NULL)
         extra[n++] = proto = xasprintf("MCP-Protocol-Version: %s", ht->protocol);
@@ -219,19 +218,18 @@ static int status_error(struct http_transport *ht, const struct http_response *r
     const char *body = rs->body != NULL ? rs->body : ex->body.s;
     size_t len = rs->body != NULL ? rs->body_len : ex->body.len;
 
-    if (rs->status == 401 ||
-        (rs->status == 403 && ht->oa != NULL &&
-         oauth_capture_done(ht->oa, ht->srv, rs->status, &ex->wa))) {
+    if (rs->status == 401 || (rs->status == 403 && ht->oa != NULL &&
+                              oauth_capture_done(ht->oa, ht->srv, rs->status, &ex->wa))) {
         if (rs->status == 401 && ht->oa != NULL)
             oauth_capture_done(ht->oa, ht->srv, rs->status, &ex->wa);
-        *why = xasprintf("server \"%s\" requires authorization (HTTP %ld from %s)",
-                         ht->srv->name, rs->status, ht->srv->url);
+        *why = xasprintf("server \"%s\" requires authorization (HTTP %ld from %s)", ht->srv->name,
+                         rs->status, ht->srv->url);
         return ERR_NEEDS_AUTH;
     }
     /* 404 is the specification's "session expired"; some servers answer 400 naming the
      * session instead. */
-    if (had_session && (rs->status == 404 ||
-                        (rs->status == 400 && body != NULL && strcasestr(body, "session")))) {
+    if (had_session &&
+        (rs->status == 404 || (rs->status == 400 && body != NULL && strcasestr(body, "session")))) {
         *why = xasprintf("server \"%s\" no longer knows the session (HTTP %ld)", ht->srv->name,
                          rs->status);
         return ERR_SESSION_EXPIRED;
@@ -246,9 +244,14 @@ static int resume(struct http_transport *ht, struct exch *ex, int64_t deadline,
                   struct cancel *cancel, char **why)
 {
     for (int attempt = 0; attempt < HTTP_RESUME_MAX; attempt++) {
-        struct http_request rq = {.method = "GET", .url = ht->srv->url, .deadline_ms = deadline,
-                                  .cancel = cancel, .stop = &ht->closing, .on_header = on_header,
-                                  .on_data = on_data, .ud = ex};
+        struct http_request rq = {.method = "GET",
+                                  .url = ht->srv->url,
+                                  .deadline_ms = deadline,
+                                  .cancel = cancel,
+                                  .stop = &ht->closing,
+                                  .on_header = on_header,
+                                  .on_data = on_data,
+                                  .ud = ex};
         struct http_response rs;
         char *last = xstrdup(sse_parser_last_id(ex->sse)), **hdrs;
         long retry = sse_parser_retry(ex->sse);
@@ -286,8 +289,8 @@ static int resume(struct http_transport *ht, struct exch *ex, int64_t deadline,
         if (ex->answered)
             return 0;
     }
-    *why = xasprintf("server \"%s\" kept ending the response stream before answering",
-                     ht->srv->name);
+    *why =
+        xasprintf("server \"%s\" kept ending the response stream before answering", ht->srv->name);
     return ERR_CLOSED;
 }
 
@@ -296,9 +299,15 @@ static int http_send(struct transport *t, const char *msg, size_t len, int64_t d
 {
     struct http_transport *ht = (struct http_transport *)t;
     struct exch ex = {.ht = ht};
-    struct http_request rq = {.method = "POST", .url = ht->srv->url, .body = msg,
-                              .body_len = len, .deadline_ms = deadline_ms, .cancel = cancel,
-                              .stop = &ht->closing, .on_header = on_header, .on_data = on_data,
+    struct http_request rq = {.method = "POST",
+                              .url = ht->srv->url,
+                              .body = msg,
+                              .body_len = len,
+                              .deadline_ms = deadline_ms,
+                              .cancel = cancel,
+                              .stop = &ht->closing,
+                              .on_header = on_header,
+                              .on_data = on_data,
                               .ud = &ex};
     struct http_response rs = {0};
     cJSON *m = json_parse(msg, len, NULL);
@@ -377,8 +386,12 @@ static void *get_main(void *arg)
 
     while (!ht->closing) {
         struct exch ex = {.ht = ht};
-        struct http_request rq = {.method = "GET", .url = ht->srv->url, .stop = &ht->closing,
-                                  .on_header = on_header, .on_data = on_data, .ud = &ex};
+        struct http_request rq = {.method = "GET",
+                                  .url = ht->srv->url,
+                                  .stop = &ht->closing,
+                                  .on_header = on_header,
+                                  .on_data = on_data,
+                                  .ud = &ex};
         struct http_response rs;
         int rc;
 
@@ -459,7 +472,9 @@ static void http_close(struct transport *t)
     if (ht->hc != NULL && ht->session_id != NULL) {
         /* Tell the server the session is over, so it can free what it holds for us. */
         volatile int no_stop = 0;
-        struct http_request rq = {.method = "DELETE", .url = ht->srv->url, .stop = &no_stop,
+        struct http_request rq = {.method = "DELETE",
+                                  .url = ht->srv->url,
+                                  .stop = &no_stop,
                                   .deadline_ms = upstream_now_ms() + HTTP_DELETE_TIMEOUT_MS,
                                   .max_body = 4096};
         struct http_response rs;

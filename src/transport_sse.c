@@ -28,15 +28,15 @@ struct sse_transport {
     const struct config_server *srv;
     struct http_lib *lib;
     struct http_client *hc;
-    struct oauth *oa;         /* OAuth state, or NULL when OAuth does not apply */
+    struct oauth *oa;            /* OAuth state, or NULL when OAuth does not apply */
     struct oauth_capture get_wa; /* WWW-Authenticate of the GET stream's answer */
     size_t max_message;
     struct sse_parser *parser;
-    pthread_mutex_t mu;       /* guards the fields below */
+    pthread_mutex_t mu; /* guards the fields below */
     pthread_cond_t cv;
-    char *endpoint;           /* where to POST, from the endpoint event */
-    bool stream_done;         /* the GET stream ended */
-    int stream_rc;            /* why it ended: 0 (server closed it) or an err.h code */
+    char *endpoint;   /* where to POST, from the endpoint event */
+    bool stream_done; /* the GET stream ended */
+    int stream_rc;    /* why it ended: 0 (server closed it) or an err.h code */
     char *stream_error;
     volatile int closing;
     pthread_t reader;
@@ -70,8 +70,7 @@ static void on_event(void *ud, const struct sse_event *ev)
     if (strcmp(ev->type, "message") != 0)
         return;
     if (log_enabled(LOG_LVL_TRACE))
-        LOG_TRACE("[%s] <- %.*s", st->srv->name, (int)(ev->len > 2000 ? 2000 : ev->len),
-                  ev->data);
+        LOG_TRACE("[%s] <- %.*s", st->srv->name, (int)(ev->len > 2000 ? 2000 : ev->len), ev->data);
     st->base.on_msg(st->base.ud, &st->base, ev->data, ev->len);
 }
 
@@ -111,9 +110,13 @@ static void *reader_main(void *arg)
 {
     struct sse_transport *st = arg;
     char **hdrs = headers_for(st, "Accept: text/event-stream"), *why = NULL;
-    struct http_request rq = {.method = "GET", .url = st->srv->url,
-                              .headers = (const char *const *)hdrs, .stop = &st->closing,
-                              .on_header = get_header, .on_data = on_data, .ud = st};
+    struct http_request rq = {.method = "GET",
+                              .url = st->srv->url,
+                              .headers = (const char *const *)hdrs,
+                              .stop = &st->closing,
+                              .on_header = get_header,
+                              .on_data = on_data,
+                              .ud = st};
     struct http_response rs;
     bool connected;
     int rc;
@@ -132,8 +135,8 @@ static void *reader_main(void *arg)
             rc = ERR_IO;
         }
     } else if (rc == ERR_IO) {
-        char *msg = xasprintf("cannot reach server \"%s\" at %s: %s", st->srv->name,
-                              st->srv->url, why);
+        char *msg =
+            xasprintf("cannot reach server \"%s\" at %s: %s", st->srv->name, st->srv->url, why);
 
         free(why);
         why = msg;
@@ -183,7 +186,8 @@ static int sse_start(struct transport *t, char **why)
         rc = ERR_PROTOCOL;
         *why = xasprintf("server \"%s\" %s without sending the \"endpoint\" event that an SSE "
                          "server must send first (is it a Streamable HTTP server? then use "
-                         "\"type\": \"http\")", st->srv->name,
+                         "\"type\": \"http\")",
+                         st->srv->name,
                          st->stream_done ? "ended its event stream" : "kept its stream open");
     }
     pthread_mutex_unlock(&st->mu);
@@ -195,10 +199,15 @@ static int sse_send(struct transport *t, const char *msg, size_t len, int64_t de
 {
     struct sse_transport *st = (struct sse_transport *)t;
     struct oauth_capture wa = {0};
-    struct http_request rq = {.method = "POST", .body = msg, .body_len = len,
-                              .deadline_ms = deadline_ms, .cancel = cancel,
-                              .stop = &st->closing, .max_body = SSE_POST_BODY_MAX,
-                              .on_header = capture, .ud = &wa};
+    struct http_request rq = {.method = "POST",
+                              .body = msg,
+                              .body_len = len,
+                              .deadline_ms = deadline_ms,
+                              .cancel = cancel,
+                              .stop = &st->closing,
+                              .max_body = SSE_POST_BODY_MAX,
+                              .on_header = capture,
+                              .ud = &wa};
     struct http_response rs;
     char *endpoint, **hdrs;
     int rc;
@@ -217,8 +226,8 @@ static int sse_send(struct transport *t, const char *msg, size_t len, int64_t de
     rq.headers = (const char *const *)hdrs;
     rc = http_perform(st->hc, &rq, &rs, why);
     if (rc == 0 && (rs.status < 200 || rs.status >= 300)) {
-        if (rs.status == 401 || (rs.status == 403 && st->oa != NULL &&
-                                 oauth_capture_done(st->oa, st->srv, 403, &wa))) {
+        if (rs.status == 401 ||
+            (rs.status == 403 && st->oa != NULL && oauth_capture_done(st->oa, st->srv, 403, &wa))) {
             if (rs.status == 401 && st->oa != NULL)
                 oauth_capture_done(st->oa, st->srv, 401, &wa);
             *why = xasprintf("server \"%s\" requires authorization (HTTP 401 from %s)",

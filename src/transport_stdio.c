@@ -31,13 +31,13 @@ struct stdio_transport {
     const char *const *drop;
     size_t max_line;
     struct proc_child child;
-    int wake[2];                 /* close() writes here to stop the reader */
+    int wake[2]; /* close() writes here to stop the reader */
     pthread_t reader;
     bool reader_running;
-    pthread_mutex_t wmu;         /* serializes writes to the child's stdin */
-    pthread_mutex_t mu;          /* guards the fields below */
+    pthread_mutex_t wmu; /* serializes writes to the child's stdin */
+    pthread_mutex_t mu;  /* guards the fields below */
     bool closing;
-    int exit_status;             /* from the reader's reap, -1 when unknown */
+    int exit_status;                             /* from the reader's reap, -1 when unknown */
     char tail[STDIO_TAIL_LINES][STDIO_TAIL_LEN]; /* last stderr lines, ring */
     unsigned tail_next;
 };

@@ -35,10 +35,10 @@ static const char *const known_versions[] = {
 
 struct pending {
     long id;
-    bool done;       /* an answer or a connection loss was recorded */
-    bool cancelled;  /* the cancel hook woke us */
-    int rc;          /* 0, ERR_RPC or ERR_CLOSED once done */
-    cJSON *payload;  /* result or error object, owned */
+    bool done;      /* an answer or a connection loss was recorded */
+    bool cancelled; /* the cancel hook woke us */
+    int rc;         /* 0, ERR_RPC or ERR_CLOSED once done */
+    cJSON *payload; /* result or error object, owned */
     char *why;
     pthread_cond_t cv;
     struct upstream *up;
@@ -47,7 +47,7 @@ struct pending {
 
 struct dead {
     struct transport *t;
-    bool graceful;  /* let requests in progress finish (briefly) before closing */
+    bool graceful; /* let requests in progress finish (briefly) before closing */
     struct dead *next;
 };
 
@@ -55,21 +55,21 @@ struct upstream {
     const struct config_server *cfg;
     struct upstream_opts opts;
     struct upstream_hooks hooks;
-    pthread_mutex_t mu;          /* guards everything below */
-    pthread_cond_t cv;           /* state changes and transport user count changes */
+    pthread_mutex_t mu; /* guards everything below */
+    pthread_cond_t cv;  /* state changes and transport user count changes */
     enum upstream_state state;
-    struct transport *t;         /* the live connection, NULL when none */
-    struct dead *dead;           /* connections lost by themselves, freed off the reader thread */
+    struct transport *t; /* the live connection, NULL when none */
+    struct dead *dead;   /* connections lost by themselves, freed off the reader thread */
     struct pending *pending;
     unsigned in_flight;
     long next_id;
     char *last_error;
-    int failures;                /* consecutive failed connects */
-    int64_t retry_at;            /* monotonic ms before which a connect is not retried */
-    int64_t last_used;           /* monotonic ms */
-    int64_t connected_at;        /* wall ms */
+    int failures;         /* consecutive failed connects */
+    int64_t retry_at;     /* monotonic ms before which a connect is not retried */
+    int64_t last_used;    /* monotonic ms */
+    int64_t connected_at; /* wall ms */
     char *protocol;
-    cJSON *server_caps;          /* from the last initialize result */
+    cJSON *server_caps; /* from the last initialize result */
 };
 
 int64_t upstream_now_ms(void)
@@ -91,9 +91,12 @@ int64_t upstream_wall_ms(void)
 const char *upstream_state_name(enum upstream_state state)
 {
     static const char *const names[] = {
-        [UPSTREAM_IDLE] = "idle",         [UPSTREAM_CONNECTING] = "connecting",
-        [UPSTREAM_CONNECTED] = "connected", [UPSTREAM_FAILED] = "failed",
-        [UPSTREAM_NEEDS_AUTH] = "needs-auth", [UPSTREAM_DISABLED] = "disabled",
+        [UPSTREAM_IDLE] = "idle",
+        [UPSTREAM_CONNECTING] = "connecting",
+        [UPSTREAM_CONNECTED] = "connected",
+        [UPSTREAM_FAILED] = "failed",
+        [UPSTREAM_NEEDS_AUTH] = "needs-auth",
+        [UPSTREAM_DISABLED] = "disabled",
     };
 
     return names[state];
@@ -275,8 +278,8 @@ static void handle_request(struct upstream *up, struct transport *t, struct json
     } else if (up->hooks.request != NULL && up->hooks.request(up->hooks.ud, up, msg)) {
         return;
     } else {
-        char *text = xasprintf("mcpzip does not support the %s request from upstream servers",
-                               msg->method);
+        char *text =
+            xasprintf("mcpzip does not support the %s request from upstream servers", msg->method);
 
         LOG_INFO("[%s] refused server request %s", up->cfg->name, msg->method);
         reply = jsonrpc_error_new(msg->id, JSONRPC_METHOD_NOT_FOUND, text);
@@ -521,8 +524,7 @@ static int exchange(struct upstream *up, const char *method, cJSON *params, int6
         }
         pthread_cond_destroy(&p.cv);
         if (cancelled) {
-            *why = xasprintf("the call to \"%s\" was cancelled: %s", up->cfg->name,
-                             cancel->reason);
+            *why = xasprintf("the call to \"%s\" was cancelled: %s", up->cfg->name, cancel->reason);
             return ERR_CANCELLED;
         }
         *why = xasprintf("server \"%s\" did not answer %s in time", up->cfg->name, method);
@@ -561,8 +563,7 @@ static int connect_now(struct upstream *up, int64_t deadline, struct cancel *can
     }
     switch (up->cfg->transport) {
     case CONFIG_STDIO:
-        t = transport_stdio_new(up->cfg, up->opts.spawner, up->opts.drop_env,
-                                up->opts.max_message);
+        t = transport_stdio_new(up->cfg, up->opts.spawner, up->opts.drop_env, up->opts.max_message);
         break;
     case CONFIG_HTTP:
         t = transport_http_new(up->cfg, up->opts.http, up->opts.oauth, up->opts.max_message);
@@ -651,8 +652,7 @@ static int connect_now(struct upstream *up, int64_t deadline, struct cancel *can
         pthread_mutex_lock(&up->mu);
         if (up->t != t) {
             rc = ERR_CLOSED;
-            *why = xasprintf("server \"%s\" was disconnected during the handshake",
-                             up->cfg->name);
+            *why = xasprintf("server \"%s\" was disconnected during the handshake", up->cfg->name);
         }
         pthread_mutex_unlock(&up->mu);
         if (rc == 0)
@@ -762,8 +762,8 @@ static int ensure_connected(struct upstream *up, int64_t deadline, struct cancel
                 break;
             }
             if (timed_out && up->state == UPSTREAM_CONNECTING) {
-                *why = xasprintf("server \"%s\" is still starting; try again shortly",
-                                 up->cfg->name);
+                *why =
+                    xasprintf("server \"%s\" is still starting; try again shortly", up->cfg->name);
                 rc = ERR_TIMEOUT;
                 break;
             }
@@ -808,9 +808,8 @@ static int ensure_connected(struct upstream *up, int64_t deadline, struct cancel
         if (rc != 0) {
             up->state = rc == ERR_NEEDS_AUTH ? UPSTREAM_NEEDS_AUTH : UPSTREAM_FAILED;
             up->failures++;
-            up->retry_at = upstream_now_ms() +
-                           (up->failures >= 6 ? UPSTREAM_BACKOFF_MAX_MS
-                                              : 1000LL << (up->failures - 1));
+            up->retry_at = upstream_now_ms() + (up->failures >= 6 ? UPSTREAM_BACKOFF_MAX_MS
+                                                                  : 1000LL << (up->failures - 1));
             set_error(up, *why);
             pthread_cond_broadcast(&up->cv);
             break;
@@ -877,8 +876,7 @@ static int request_at(struct upstream *up, const char *method, cJSON *params, in
         drop_connection(up, via, UPSTREAM_IDLE, NULL);
         rc = ensure_connected(up, deadline, cancel, true, &tr, why);
         if (rc == 0)
-            rc = exchange(up, method, json_dup(copy), deadline, cancel, false, result, &via,
-                          why);
+            rc = exchange(up, method, json_dup(copy), deadline, cancel, false, result, &via, why);
     }
     while (rc == ERR_NEEDS_AUTH && oauth_of(up) != NULL) {
         rc = authorize(up, &tr, deadline, cancel, why);
@@ -886,8 +884,7 @@ static int request_at(struct upstream *up, const char *method, cJSON *params, in
             break;
         rc = ensure_connected(up, deadline, cancel, true, &tr, why);
         if (rc == 0)
-            rc = exchange(up, method, json_dup(copy), deadline, cancel, false, result, &via,
-                          why);
+            rc = exchange(up, method, json_dup(copy), deadline, cancel, false, result, &via, why);
     }
     if (rc == ERR_NEEDS_AUTH) {
         if (oauth_of(up) == NULL)
@@ -905,8 +902,7 @@ int upstream_request(struct upstream *up, const char *method, cJSON *params, int
                       why);
 }
 
-int upstream_list_tools(struct upstream *up, int timeout_ms, bool force, cJSON **tools,
-                        char **why)
+int upstream_list_tools(struct upstream *up, int timeout_ms, bool force, cJSON **tools, char **why)
 {
     int64_t deadline = upstream_now_ms() + timeout_ms;
     cJSON *all = cJSON_CreateArray(), *result = NULL, *params, *page, *tool;
@@ -919,8 +915,8 @@ int upstream_list_tools(struct upstream *up, int timeout_ms, bool force, cJSON *
         params = cJSON_CreateObject();
         if (cursor != NULL)
             cJSON_AddStringToObject(params, "cursor", cursor);
-        rc = request_at(up, "tools/list", params, deadline, NULL, force && pages == 0, &result,
-                        why);
+        rc =
+            request_at(up, "tools/list", params, deadline, NULL, force && pages == 0, &result, why);
         if (rc != 0)
             goto out;
         page = cJSON_DetachItemFromObjectCaseSensitive(result, "tools");

@@ -79,7 +79,7 @@ struct upstream_status {
     char *last_error;     /* newly allocated or NULL */
     int64_t connected_at; /* wall clock ms, 0 when not connected */
     unsigned in_flight;
-    char *protocol;       /* negotiated version, newly allocated or NULL */
+    char *protocol; /* negotiated version, newly allocated or NULL */
 };
 
 /* cfg, opts->spawner and opts->drop_env are borrowed and must outlive the upstream. */
@@ -108,8 +108,7 @@ int upstream_request(struct upstream *up, const char *method, cJSON *params, int
  * Fetches the complete tool list, following nextCursor (bounded), and returns the tools array
  * in *tools (caller frees). force skips a connect backoff. Errors as upstream_request().
  */
-int upstream_list_tools(struct upstream *up, int timeout_ms, bool force, cJSON **tools,
-                        char **why);
+int upstream_list_tools(struct upstream *up, int timeout_ms, bool force, cJSON **tools, char **why);
 
 /* Answers a request the server sent (see hooks.request): result (consumed) when non-NULL,
  * else a JSON-RPC error with code and message. id is borrowed. Dropped when the connection the

@@ -66,8 +66,7 @@ static void skip_ows(struct cur *c)
 /* Skips white space and commas: the separators and the empty list elements between them. */
 static void skip_separators(struct cur *c)
 {
-    while (c->pos < c->len &&
-           (c->s[c->pos] == ' ' || c->s[c->pos] == '\t' || c->s[c->pos] == ','))
+    while (c->pos < c->len && (c->s[c->pos] == ' ' || c->s[c->pos] == '\t' || c->s[c->pos] == ','))
         c->pos++;
 }
 

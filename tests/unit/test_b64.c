@@ -108,10 +108,10 @@ static void test_round_trip_all_lengths(void **state)
 static void test_malformed_rejected(void **state)
 {
     static const char *bad_std[] = {
-        "Zg",     /* padding required in standard base64 */
-        "Zg=",    /* incomplete padding */
-        "Z===",   /* too much padding */
-        "Zh==",   /* non-zero trailing bits */
+        "Zg",   /* padding required in standard base64 */
+        "Zg=",  /* incomplete padding */
+        "Z===", /* too much padding */
+        "Zh==", /* non-zero trailing bits */
         "Zm9v!A==", "Zm 9v", "=Zm9", "Zm=v", "Z",
     };
     static const char *bad_url[] = {"Z", "Zh", "Zm9vY", "Zg=", "Zm8==", "Zm9v\n", "Zm9v=", "a=b"};

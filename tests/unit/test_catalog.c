@@ -31,8 +31,8 @@
 #include "json.h"
 #include "log.h"
 
-#define CONFIG_JSON                                                                              \
-    "{\"mcpServers\":{\"alpha\":{\"command\":\"a\"},\"beta\":{\"command\":\"b\"},"              \
+#define CONFIG_JSON                                                                \
+    "{\"mcpServers\":{\"alpha\":{\"command\":\"a\"},\"beta\":{\"command\":\"b\"}," \
     "\"gamma\":{\"type\":\"http\",\"url\":\"https://g.example/mcp\"}}}"
 
 struct fixture {
@@ -597,8 +597,8 @@ static void test_load_missing(void **state)
  * The cache file is two lines: a summary (format, version, per-server tool counts and refresh
  * times) read at once for `initialize`, then {"servers": {name: [tools]}} parsed later.
  */
-#define HEADER_V(version, summary)                                                               \
-    "{\"format\":\"mcpzip-catalog\",\"version\":" version ",\"config\":\"/test/config.json\","   \
+#define HEADER_V(version, summary)                                                             \
+    "{\"format\":\"mcpzip-catalog\",\"version\":" version ",\"config\":\"/test/config.json\"," \
     "\"saved_at\":1,\"summary\":" summary "}\n"
 #define HEADER(summary) HEADER_V("1", summary)
 #define BODY(servers) "{\"servers\":" servers "}\n"
@@ -629,8 +629,7 @@ static void expect_rejected_cache(struct fixture *fx, const char *text, const ch
         fail_msg("catalog_load of cache '%s' returned %d, want ERR_PARSE (%d)", text, rc,
                  ERR_PARSE);
     if (!named)
-        fail_msg("the reason for rejecting '%s' should name the file and say \"%s\"", text,
-                 needle);
+        fail_msg("the reason for rejecting '%s' should name the file and say \"%s\"", text, needle);
     assert_int_equal(ntools, 0);
     assert_int_equal(loaded, 0);
 }
@@ -648,8 +647,8 @@ static void test_load_corrupt(void **state)
         HEADER("{\"alpha\":{\"tools\":1}}") "{\"servers\":{\"alpha\":[{\"name\"",
         HEADER("{}") "{\"servers\":[]}\n",
         HEADER("{}") "not json\n",
-        "{\"format\":\"something-else\",\"version\":1,\"summary\":{}}\n"
-        BODY("{\"alpha\":[{\"name\":\"a\"}]}"),
+        "{\"format\":\"something-else\",\"version\":1,\"summary\":{}}\n" BODY(
+            "{\"alpha\":[{\"name\":\"a\"}]}"),
         "{\"format\":\"mcpzip-catalog\",\"version\":1}\n" BODY("{\"alpha\":[{\"name\":\"a\"}]}"),
         "{\"format\":\"mcpzip-catalog\",\"summary\":{}}\n" BODY("{\"alpha\":[{\"name\":\"a\"}]}"),
         /* The single-line layout of earlier builds is foreign now. */
@@ -705,8 +704,9 @@ static void test_load_rejected_cache_leaves_no_state(void **state)
     int64_t at;
     int rc;
 
-    write_cache(fx, HEADER("{\"alpha\":{\"tools\":1,\"refreshed_at\":1700000000000}}")
-                    "{\"servers\":{\"alpha\":[{\"na");
+    write_cache(
+        fx, HEADER("{\"alpha\":{\"tools\":1,\"refreshed_at\":1700000000000}}") "{\"servers\":{"
+                                                                               "\"alpha\":[{\"na");
     rc = catalog_load(cat, &why);
     free(why);
     snap = catalog_acquire(cat);
@@ -729,7 +729,7 @@ static void test_load_drops_unconfigured_servers(void **state)
 
     write_cache(fx, HEADER("{\"removed\":{\"tools\":1,\"refreshed_at\":5},"
                            "\"alpha\":{\"tools\":1,\"refreshed_at\":1700000000000}}")
-                    BODY("{\"removed\":[{\"name\":\"x\"}],\"alpha\":[{\"name\":\"a\"}]}"));
+                        BODY("{\"removed\":[{\"name\":\"x\"}],\"alpha\":[{\"name\":\"a\"}]}"));
     assert_int_equal(catalog_load(cat, &why), 0);
     snap = catalog_acquire(cat);
     expect_names(snap, want, 1);
@@ -752,11 +752,11 @@ static void test_load_filters_bad_tools(void **state)
     char *why = NULL;
     static const char *const want[] = {"alpha__a", "alpha__b"};
 
-    write_cache(fx, HEADER("{}")
-                    BODY("{\"alpha\":[{\"name\":\"a\",\"description\":\"1st\"},"
-                         "{\"description\":\"no name\"},42,\"str\",{\"name\":7},{\"name\":\"b\"},"
-                         "{\"name\":\"a\",\"description\":\"2nd\"}],"
-                         "\"beta\":\"not an array\",\"gamma\":{\"tools\":[]}}"));
+    write_cache(fx, HEADER("{}") BODY(
+                        "{\"alpha\":[{\"name\":\"a\",\"description\":\"1st\"},"
+                        "{\"description\":\"no name\"},42,\"str\",{\"name\":7},{\"name\":\"b\"},"
+                        "{\"name\":\"a\",\"description\":\"2nd\"}],"
+                        "\"beta\":\"not an array\",\"gamma\":{\"tools\":[]}}"));
     assert_int_equal(catalog_load(cat, &why), 0);
     snap = catalog_acquire(cat);
     expect_names(snap, want, 2);
@@ -803,7 +803,7 @@ static void test_load_keeps_live_refresh_time(void **state)
     int64_t before, after;
 
     write_cache(fx, HEADER("{\"alpha\":{\"tools\":1,\"refreshed_at\":5}}")
-                    BODY("{\"alpha\":[{\"name\":\"cached\"}]}"));
+                        BODY("{\"alpha\":[{\"name\":\"cached\"}]}"));
     catalog_update(cat, "alpha", tools("[{\"name\":\"live\"}]"), NULL);
     snap = catalog_acquire(cat);
     before = catalog_server(snap, "alpha")->refreshed_at;
@@ -860,8 +860,8 @@ static void test_load_async(void **state)
     static const char *const want[] = {"alpha__a", "alpha__b", "beta__c"};
 
     write_cache(fx, HEADER("{\"alpha\":{\"tools\":2},\"beta\":{\"tools\":1}}")
-                    BODY("{\"alpha\":[{\"name\":\"a\"},{\"name\":\"b\"}],"
-                         "\"beta\":[{\"name\":\"c\"}]}"));
+                        BODY("{\"alpha\":[{\"name\":\"a\"},{\"name\":\"b\"}],"
+                             "\"beta\":[{\"name\":\"c\"}]}"));
     catalog_load_async(cat);
     /* Known at once (from the summary while loading, or from the tools once loaded). */
     assert_true(catalog_count(cat, "alpha", &count));
@@ -957,8 +957,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_load_async_bad_cache, setup, teardown),
         /* Tests that expose bugs reported to the lead (see each comment). */
         cmocka_unit_test_setup_teardown(test_load_non_integer_version, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_load_rejected_cache_leaves_no_state, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_load_rejected_cache_leaves_no_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_keeps_live_refresh_time, setup, teardown),
     };
 

@@ -50,7 +50,8 @@ static void conv(const char *client, const char *in, const char *want)
 static void test_stdio_and_remote(void **state)
 {
     (void)state;
-    conv("claude-code", "{\"type\":\"stdio\",\"command\":\"npx\",\"args\":[\"-y\",\"x\"],\"env\":{}}",
+    conv("claude-code",
+         "{\"type\":\"stdio\",\"command\":\"npx\",\"args\":[\"-y\",\"x\"],\"env\":{}}",
          "{\"command\":\"npx\",\"args\":[\"-y\",\"x\"]}");
     conv("claude-code", "{\"type\":\"http\",\"url\":\"https://a/mcp\",\"headers\":{\"A\":\"b\"}}",
          "{\"type\":\"http\",\"url\":\"https://a/mcp\",\"headers\":{\"A\":\"b\"}}");
@@ -69,8 +70,9 @@ static void test_stdio_and_remote(void **state)
 static void test_variables(void **state)
 {
     (void)state;
-    conv("vscode", "{\"type\":\"stdio\",\"command\":\"${userHome}/bin/s\",\"args\":"
-                   "[\"${workspaceFolder}\",\"${env:TOK}\",\"${KEEP:-d}\"]}",
+    conv("vscode",
+         "{\"type\":\"stdio\",\"command\":\"${userHome}/bin/s\",\"args\":"
+         "[\"${workspaceFolder}\",\"${env:TOK}\",\"${KEEP:-d}\"]}",
          "{\"command\":\"/home/u/bin/s\",\"args\":[\"/proj\",\"${TOK}\",\"${KEEP:-d}\"]}");
     conv("vscode", "{\"type\":\"http\",\"url\":\"https://v\",\"headers\":{\"A\":\"${input:t}\"}}",
          NULL);
@@ -88,7 +90,8 @@ static void test_refusals(void **state)
 
 static void test_self_and_names(void **state)
 {
-    static const char se[] = "{\"command\":\"/usr/bin/mcpzip\"}", sf[] = "{\"command\":\"/x/self\"}";
+    static const char se[] = "{\"command\":\"/usr/bin/mcpzip\"}",
+                      sf[] = "{\"command\":\"/x/self\"}";
     static const char sg[] = "{\"command\":\"node\"}";
     cJSON *e = json_parse(se, strlen(se), NULL), *f = json_parse(sf, strlen(sf), NULL);
     cJSON *g = json_parse(sg, strlen(sg), NULL);

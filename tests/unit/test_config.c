@@ -172,12 +172,12 @@ static void test_http_entry_headers(void **state)
 /* Per-server options: env entries, cwd, disabled, timeout_seconds, oauth object. */
 static void test_server_options(void **state)
 {
-    struct config *cfg = parse_ok(
-        "{\"mcpServers\":{\"fs\":{\"command\":\"/usr/bin/fs\",\"args\":[\"--root\", 7],"
-        "\"env\":{\"A\":\"1\",\"B\":true},\"cwd\":\"/srv\",\"disabled\":true,"
-        "\"timeout_seconds\":30},"
-        "\"web\":{\"type\":\"http\",\"url\":\"https://w.example/mcp\","
-        "\"oauth\":{\"client_id\":\"abc\"}}}}");
+    struct config *cfg =
+        parse_ok("{\"mcpServers\":{\"fs\":{\"command\":\"/usr/bin/fs\",\"args\":[\"--root\", 7],"
+                 "\"env\":{\"A\":\"1\",\"B\":true},\"cwd\":\"/srv\",\"disabled\":true,"
+                 "\"timeout_seconds\":30},"
+                 "\"web\":{\"type\":\"http\",\"url\":\"https://w.example/mcp\","
+                 "\"oauth\":{\"client_id\":\"abc\"}}}}");
     const struct config_server *fs = config_find(cfg, "fs"), *web = config_find(cfg, "web");
 
     (void)state;
@@ -560,10 +560,10 @@ static void test_numbers_out_of_range(void **state)
 /* The ends of each range are accepted. */
 static void test_numbers_at_range_ends(void **state)
 {
-    struct config *cfg = parse_ok(
-        "{\"mcpServers\":{\"s\":{\"command\":\"x\",\"timeout_seconds\":86400}},"
-        "\"search\":{\"default_limit\":50},\"idle_timeout_minutes\":10080,"
-        "\"call_timeout_seconds\":1,\"max_message_bytes\":1024}");
+    struct config *cfg =
+        parse_ok("{\"mcpServers\":{\"s\":{\"command\":\"x\",\"timeout_seconds\":86400}},"
+                 "\"search\":{\"default_limit\":50},\"idle_timeout_minutes\":10080,"
+                 "\"call_timeout_seconds\":1,\"max_message_bytes\":1024}");
 
     (void)state;
     assert_int_equal(cfg->search_default_limit, 50);
@@ -577,9 +577,8 @@ static void test_numbers_at_range_ends(void **state)
 /* Unknown fields anywhere draw one warning each naming the field; the file still loads. */
 static void test_unknown_fields_warn(void **state)
 {
-    struct config *cfg = parse_ok(
-        "{\"mcpServers\":{\"s\":{\"command\":\"x\",\"comand\":\"typo\"}},"
-        "\"serch\":{},\"search\":{\"modle\":\"m\"}}");
+    struct config *cfg = parse_ok("{\"mcpServers\":{\"s\":{\"command\":\"x\",\"comand\":\"typo\"}},"
+                                  "\"serch\":{},\"search\":{\"modle\":\"m\"}}");
     const char *want[] = {"\"comand\"", "\"serch\"", "\"modle\""};
 
     (void)state;

@@ -136,9 +136,8 @@ static void test_parse_notification(void **state)
     char *why = NULL;
 
     (void)state;
-    assert_int_equal(parse("{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}", &m,
-                           &why),
-                     0);
+    assert_int_equal(
+        parse("{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}", &m, &why), 0);
     assert_int_equal(m.kind, JSONRPC_NOTIFICATION);
     assert_null(m.id);
     assert_string_equal(m.method, "notifications/initialized");
@@ -222,7 +221,7 @@ static void test_parse_error_not_json(void **state)
         "   ",
         "not json",
         "{\"jsonrpc\":\"2.0\",",
-        "{\"jsonrpc\":\"2.0\",\"method\":\"a\"} x",           /* trailing garbage */
+        "{\"jsonrpc\":\"2.0\",\"method\":\"a\"} x",                    /* trailing garbage */
         "{\"jsonrpc\":\"2.0\",\"method\":\"a\"}{\"jsonrpc\":\"2.0\"}", /* two values */
         "{'jsonrpc':'2.0'}",
     };
@@ -336,10 +335,8 @@ static void test_parse_invalid_params(void **state)
 {
     (void)state;
     expect_invalid_with_id("{\"jsonrpc\":\"2.0\",\"id\":21,\"method\":\"a\",\"params\":5}", 21);
-    expect_invalid_with_id("{\"jsonrpc\":\"2.0\",\"id\":22,\"method\":\"a\",\"params\":\"x\"}",
-                           22);
-    expect_invalid_with_id("{\"jsonrpc\":\"2.0\",\"id\":23,\"method\":\"a\",\"params\":true}",
-                           23);
+    expect_invalid_with_id("{\"jsonrpc\":\"2.0\",\"id\":22,\"method\":\"a\",\"params\":\"x\"}", 22);
+    expect_invalid_with_id("{\"jsonrpc\":\"2.0\",\"id\":23,\"method\":\"a\",\"params\":true}", 23);
 }
 
 /* A response must have an id and exactly one of result and error (an object). */

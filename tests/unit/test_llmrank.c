@@ -32,8 +32,10 @@ static void test_gemini_answer(void **state)
     size_t order[4], n;
 
     (void)state;
-    n = parse("gemini", "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":"
-                        "\"[\\\"slack__post\\\", \\\"gh__create_issue\\\"]\"}]}}]}", order);
+    n = parse("gemini",
+              "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":"
+              "\"[\\\"slack__post\\\", \\\"gh__create_issue\\\"]\"}]}}]}",
+              order);
     assert_int_equal(n, 2);
     assert_int_equal(order[0], 2);
     assert_int_equal(order[1], 0);
@@ -45,8 +47,10 @@ static void test_openai_answer_whole_names_only(void **state)
 
     (void)state;
     /* "gh__create_issue" inside "gh__create_issue_comment" is not a mention of it. */
-    n = parse("openai", "{\"choices\":[{\"message\":{\"content\":"
-                        "\"Best: gh__create_issue_comment, then no__such_tool.\"}}]}", order);
+    n = parse("openai",
+              "{\"choices\":[{\"message\":{\"content\":"
+              "\"Best: gh__create_issue_comment, then no__such_tool.\"}}]}",
+              order);
     assert_int_equal(n, 1);
     assert_int_equal(order[0], 1);
 }
@@ -70,13 +74,18 @@ static void test_request_bodies(void **state)
     const char *text;
 
     (void)state;
-    text = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(gj,
-                              "contents"), 0), "parts"), 0)->child->valuestring;
+    text =
+        cJSON_GetArrayItem(cJSON_GetObjectItem(
+                               cJSON_GetArrayItem(cJSON_GetObjectItem(gj, "contents"), 0), "parts"),
+                           0)
+            ->child->valuestring;
     assert_non_null(strstr(text, "Request: file a bug"));
     assert_non_null(strstr(text, "slack__post: Post a message [text:string*]"));
     assert_string_equal(cJSON_GetObjectItem(oj, "model")->valuestring, "local");
-    assert_non_null(strstr(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(oj,
-                           "messages"), 0), "content")->valuestring, "mem__read_graph"));
+    assert_non_null(strstr(
+        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(oj, "messages"), 0), "content")
+            ->valuestring,
+        "mem__read_graph"));
     cJSON_Delete(gj);
     cJSON_Delete(oj);
     free(g);

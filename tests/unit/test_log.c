@@ -106,8 +106,7 @@ static void test_authorization_header(void **state)
     (void)state;
     expect_redact("Authorization: Bearer xyz\r\nHost: a.example",
                   "Authorization: [redacted]\r\nHost: a.example");
-    expect_redact("authorization:Token custom-scheme-secret",
-                  "authorization: [redacted]");
+    expect_redact("authorization:Token custom-scheme-secret", "authorization: [redacted]");
     expect_hidden("Proxy-Authorization: Basic cHJveHk6cGFzcw==", "cHJveHk6cGFzcw==");
     expect_hidden("AUTHORIZATION:   DPoP tok", "DPoP tok");
 }
@@ -236,7 +235,7 @@ static void test_log_write_redacts_to_file(void **state)
     assert_null(strstr(text, "R3FR35H"));
     assert_non_null(strstr(text, "refresh_token=[redacted] failed"));
     assert_non_null(strstr(text, "test_log_write_redacts_to_file")); /* the __func__ tag */
-    assert_non_null(strstr(text, "hi FAKE LINE"));                    /* newline flattened */
+    assert_non_null(strstr(text, "hi FAKE LINE"));                   /* newline flattened */
     assert_null(strstr(text, "not written"));
     /* Exactly two lines. */
     assert_non_null(strchr(text, '\n'));

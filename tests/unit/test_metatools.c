@@ -53,9 +53,11 @@ static bool valid_utf8(const char *s)
     const unsigned char *p = (const unsigned char *)s;
 
     while (*p != 0) {
-        size_t n = *p < 0x80 ? 0 : (*p & 0xE0) == 0xC0 ? 1 : (*p & 0xF0) == 0xE0 ? 2
-                                : (*p & 0xF8) == 0xF0  ? 3
-                                                       : 9;
+        size_t n = *p < 0x80             ? 0
+                   : (*p & 0xE0) == 0xC0 ? 1
+                   : (*p & 0xF0) == 0xE0 ? 2
+                   : (*p & 0xF8) == 0xF0 ? 3
+                                         : 9;
 
         if (n == 9)
             return false;
@@ -95,7 +97,7 @@ static void test_list_names_and_size(void **state)
     assert_true(cJSON_IsArray(list));
     if (strlen(text) > 2048)
         fail_msg("tools/list is %zu bytes, the budget is 2048", strlen(text));
-    cJSON_ArrayForEach(t, list) {
+    cJSON_ArrayForEach (t, list) {
         const char *name = json_get_str(t, "name");
 
         assert_non_null(name);
@@ -118,7 +120,7 @@ static void test_list_definitions_valid(void **state)
     const cJSON *t;
 
     (void)state;
-    cJSON_ArrayForEach(t, list) {
+    cJSON_ArrayForEach (t, list) {
         const cJSON *schema = json_get_obj(t, "inputSchema"), *props, *r;
         const char *desc = json_get_str(t, "description");
 
@@ -128,7 +130,7 @@ static void test_list_definitions_valid(void **state)
         assert_string_equal(json_get_str(schema, "type"), "object");
         props = json_get_obj(schema, "properties");
         assert_non_null(props);
-        cJSON_ArrayForEach(r, json_get(schema, "required")) {
+        cJSON_ArrayForEach (r, json_get(schema, "required")) {
             assert_true(cJSON_IsString(r));
             assert_non_null(json_get(props, r->valuestring));
         }
@@ -222,8 +224,7 @@ static void test_line_first_sentence(void **state)
                 "a__b: Reads v1.2 files like foo.txt");
     expect_line("a__b", "{\"description\":\"First line\\nSecond line\"}", "a__b: First line");
     expect_line("a__b", "{\"description\":\"  \\n\\t Leading space. x\"}", "a__b: Leading space");
-    expect_line("a__b", "{\"description\":\"Tabs\\tbecome\\rspaces\"}",
-                "a__b: Tabs become spaces");
+    expect_line("a__b", "{\"description\":\"Tabs\\tbecome\\rspaces\"}", "a__b: Tabs become spaces");
     expect_line("a__b", "{\"description\":\"Ends with a dot.\"}", "a__b: Ends with a dot");
 }
 
@@ -260,8 +261,9 @@ static void test_line_more_than_eight_params(void **state)
     char def[2048], *p = def;
 
     (void)state;
-    p += snprintf(p, sizeof(def), "{\"description\":\"Many.\",\"inputSchema\":{\"type\":"
-                                  "\"object\",\"properties\":{");
+    p += snprintf(p, sizeof(def),
+                  "{\"description\":\"Many.\",\"inputSchema\":{\"type\":"
+                  "\"object\",\"properties\":{");
     for (int i = 0; i < 11; i++)
         p += snprintf(p, sizeof(def) - (size_t)(p - def), "%s\"p%d\":{\"type\":\"string\"}",
                       i ? "," : "", i);

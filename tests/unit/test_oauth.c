@@ -22,12 +22,12 @@
 #include "oauth.h"
 #include "tokenstore.h"
 
-#define CONFIG                                                                                   \
-    "{\"mcpServers\":{"                                                                          \
-    "\"remote\":{\"type\":\"http\",\"url\":\"https://mcp.example.com/mcp\"},"                   \
-    "\"keyed\":{\"type\":\"http\",\"url\":\"https://k.example.com/mcp\","                       \
-    "\"headers\":{\"Authorization\":\"Bearer x\"}},"                                            \
-    "\"legacy\":{\"type\":\"sse\",\"url\":\"https://s.example.com/sse\"},"                     \
+#define CONFIG                                                                \
+    "{\"mcpServers\":{"                                                       \
+    "\"remote\":{\"type\":\"http\",\"url\":\"https://mcp.example.com/mcp\"}," \
+    "\"keyed\":{\"type\":\"http\",\"url\":\"https://k.example.com/mcp\","     \
+    "\"headers\":{\"Authorization\":\"Bearer x\"}},"                          \
+    "\"legacy\":{\"type\":\"sse\",\"url\":\"https://s.example.com/sse\"},"    \
     "\"local\":{\"command\":\"true\"}}}"
 
 struct fix {
@@ -119,8 +119,8 @@ static void test_header_from_store(void **state)
     struct fix *f = *state;
     const struct config_server *srv = config_find(f->cfg, "remote");
     struct tokenstore *ts = tokenstore_new(f->dir, f->dir);
-    struct tokenstore_tokens t = {.access_token = "at-123", .token_type = "Bearer",
-                                  .expires_at = (int64_t)time(NULL) + 3600};
+    struct tokenstore_tokens t = {
+        .access_token = "at-123", .token_type = "Bearer", .expires_at = (int64_t)time(NULL) + 3600};
     char *why = NULL, *warning = NULL, *h;
 
     assert_null(oauth_header(f->oa, config_find(f->cfg, "legacy")));

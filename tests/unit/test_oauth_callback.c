@@ -65,13 +65,13 @@ static void test_parse_decoding_and_error(void **state)
 static void test_parse_refusals(void **state)
 {
     static const char *const bad[] = {
-        "http://127.0.0.1/oauth/callback",        /* no query */
-        "/oauth/callback?state=x",                /* neither code nor error */
-        "/cb?code=a&code=b&state=x",              /* repeated code */
-        "/cb?code=a&state=x&state=y",             /* repeated state */
-        "/cb?code=a%2&state=x",                   /* bad escape */
-        "/cb?code=a%00b&state=x",                 /* NUL */
-        "/cb?code=&state=x",                      /* empty code */
+        "http://127.0.0.1/oauth/callback", /* no query */
+        "/oauth/callback?state=x",         /* neither code nor error */
+        "/cb?code=a&code=b&state=x",       /* repeated code */
+        "/cb?code=a&state=x&state=y",      /* repeated state */
+        "/cb?code=a%2&state=x",            /* bad escape */
+        "/cb?code=a%00b&state=x",          /* NUL */
+        "/cb?code=&state=x",               /* empty code */
         "",
     };
     struct oauth_callback_params p;
@@ -213,12 +213,9 @@ static void test_listener_paste_and_timeout(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_forms),
-        cmocka_unit_test(test_parse_decoding_and_error),
-        cmocka_unit_test(test_parse_refusals),
-        cmocka_unit_test(test_parse_bounds),
-        cmocka_unit_test(test_listener),
-        cmocka_unit_test(test_listener_paste_and_timeout),
+        cmocka_unit_test(test_parse_forms),    cmocka_unit_test(test_parse_decoding_and_error),
+        cmocka_unit_test(test_parse_refusals), cmocka_unit_test(test_parse_bounds),
+        cmocka_unit_test(test_listener),       cmocka_unit_test(test_listener_paste_and_timeout),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -76,9 +76,8 @@ static void test_foreign_names(void **state)
     char *why = NULL;
 
     (void)state;
-    assert_int_equal(parse("{\"clientId\":\"cc\",\"callbackPort\":8080,\"enabled\":true}", &c,
-                           &why),
-                     0);
+    assert_int_equal(
+        parse("{\"clientId\":\"cc\",\"callbackPort\":8080,\"enabled\":true}", &c, &why), 0);
     assert_string_equal(c.client_id, "cc");
     assert_int_equal(c.redirect_port, 8080);
     oauth_config_clear(&c);

@@ -126,9 +126,9 @@ static void test_prm_urls_ports_kept_defaults_dropped(void **state)
                    (const char *[]){"http://localhost/.well-known/oauth-protected-resource/mcp",
                                     "http://localhost/.well-known/oauth-protected-resource", NULL});
     /* 443 is not the default for http, nor 80 for https. */
-    check_prm_urls("http://localhost:443", NULL,
-                   (const char *[]){"http://localhost:443/.well-known/oauth-protected-resource",
-                                    NULL});
+    check_prm_urls(
+        "http://localhost:443", NULL,
+        (const char *[]){"http://localhost:443/.well-known/oauth-protected-resource", NULL});
     check_prm_urls("http://[::1]:3000/mcp", NULL,
                    (const char *[]){"http://[::1]:3000/.well-known/oauth-protected-resource/mcp",
                                     "http://[::1]:3000/.well-known/oauth-protected-resource",
@@ -138,15 +138,14 @@ static void test_prm_urls_ports_kept_defaults_dropped(void **state)
 static void test_prm_urls_query_kept_fragment_dropped(void **state)
 {
     (void)state;
-    check_prm_urls(
-        "https://example.com/mcp?tenant=a&x=1#frag", NULL,
-        (const char *[]){
-            "https://example.com/.well-known/oauth-protected-resource/mcp?tenant=a&x=1",
-            "https://example.com/.well-known/oauth-protected-resource", NULL});
-    check_prm_urls("https://example.com/?tenant=a", NULL,
+    check_prm_urls("https://example.com/mcp?tenant=a&x=1#frag", NULL,
                    (const char *[]){
-                       "https://example.com/.well-known/oauth-protected-resource?tenant=a",
+                       "https://example.com/.well-known/oauth-protected-resource/mcp?tenant=a&x=1",
                        "https://example.com/.well-known/oauth-protected-resource", NULL});
+    check_prm_urls(
+        "https://example.com/?tenant=a", NULL,
+        (const char *[]){"https://example.com/.well-known/oauth-protected-resource?tenant=a",
+                         "https://example.com/.well-known/oauth-protected-resource", NULL});
 }
 
 static void test_prm_urls_header_url_only(void **state)
@@ -175,10 +174,21 @@ static void test_prm_urls_header_url_only(void **state)
 static void test_bad_server_urls(void **state)
 {
     static const char *bad[] = {
-        "",           "mcp",           "ftp://example.com/mcp", "https://",
-        "https:///mcp", "https://x:99999/", "https://x:0/",      "https://x:abc/",
-        "https://x:/", "https://ex ample.com/", "https://x/a b",  "https://[::1/",
-        "https://x\x01/", "https://x]y/", "https://a\\b/",
+        "",
+        "mcp",
+        "ftp://example.com/mcp",
+        "https://",
+        "https:///mcp",
+        "https://x:99999/",
+        "https://x:0/",
+        "https://x:abc/",
+        "https://x:/",
+        "https://ex ample.com/",
+        "https://x/a b",
+        "https://[::1/",
+        "https://x\x01/",
+        "https://x]y/",
+        "https://a\\b/",
     };
     struct oauthmeta_urls u;
     char *why = NULL;
@@ -237,11 +247,11 @@ static void test_as_urls_path_issuer(void **state)
                                    "https://auth.example.com:8443/realms/a/b/.well-known/"
                                    "openid-configuration",
                                    NULL});
-    check_as_urls("http://localhost:9000/oauth",
-                  (const char *[]){
-                      "http://localhost:9000/.well-known/oauth-authorization-server/oauth",
-                      "http://localhost:9000/.well-known/openid-configuration/oauth",
-                      "http://localhost:9000/oauth/.well-known/openid-configuration", NULL});
+    check_as_urls(
+        "http://localhost:9000/oauth",
+        (const char *[]){"http://localhost:9000/.well-known/oauth-authorization-server/oauth",
+                         "http://localhost:9000/.well-known/openid-configuration/oauth",
+                         "http://localhost:9000/oauth/.well-known/openid-configuration", NULL});
 }
 
 static void test_as_urls_root_issuer(void **state)
@@ -331,7 +341,7 @@ static void test_prm_resource_mismatches(void **state)
         {"http://example.com/mcp", "https://example.com/mcp"},       /* scheme */
         {"https://example.com:8443/mcp", "https://example.com/mcp"}, /* port */
         {"https://example.com/mcp", "https://example.com:8443/mcp"},
-        {"https://example.com/mc", "https://example.com/mcp"},       /* not on a segment */
+        {"https://example.com/mc", "https://example.com/mcp"}, /* not on a segment */
         {"https://example.com/mcp/extra", "https://example.com/mcp"},
         {"https://example.com/other", "https://example.com/mcp"},
         {"https://example.com/mcp#x", "https://example.com/mcp"},
@@ -369,13 +379,13 @@ static void test_prm_document_errors(void **state)
     (void)state;
     check_err(prm_parse("not json", srv, &p, &why), ERR_PARSE, &why, NULL);
     check_err(prm_parse("[1,2]", srv, &p, &why), ERR_PARSE, &why, NULL);
-    check_err(prm_parse("{\"resource\":1,\"authorization_servers\":[\"https://a\"]}", srv, &p,
-                        &why),
-              ERR_INVALID, &why, NULL);
-    check_err(prm_parse("{\"authorization_servers\":[\"https://a\"]}", srv, &p, &why),
-              ERR_INVALID, &why, NULL);
-    check_err(prm_parse("{\"resource\":\"https://example.com/mcp\"}", srv, &p, &why),
-              ERR_INVALID, &why, NULL);
+    check_err(
+        prm_parse("{\"resource\":1,\"authorization_servers\":[\"https://a\"]}", srv, &p, &why),
+        ERR_INVALID, &why, NULL);
+    check_err(prm_parse("{\"authorization_servers\":[\"https://a\"]}", srv, &p, &why), ERR_INVALID,
+              &why, NULL);
+    check_err(prm_parse("{\"resource\":\"https://example.com/mcp\"}", srv, &p, &why), ERR_INVALID,
+              &why, NULL);
     check_err(prm_parse("{\"resource\":\"https://example.com/mcp\",\"authorization_servers\":[]}",
                         srv, &p, &why),
               ERR_INVALID, &why, NULL);
@@ -522,9 +532,8 @@ static void test_as_issuer_mismatch(void **state)
         assert_null(as.issuer);
     }
     /* 2025-03-26 mode: the conformance v0.1.16 back-compat mock serves this at the origin. */
-    assert_int_equal(as_parse(doc, "https://localhost:4000", OAUTHMETA_LAX_ISSUER, &as, &warning,
-                              &why),
-                     0);
+    assert_int_equal(
+        as_parse(doc, "https://localhost:4000", OAUTHMETA_LAX_ISSUER, &as, &warning, &why), 0);
     assert_non_null(warning);
     assert_string_equal(as.issuer, "https://localhost:4000/oauth");
     free(warning);
@@ -592,12 +601,11 @@ static void test_as_pkce_rules(void **state)
 
     (void)state;
     /* S25: refuse when PKCE support is not advertised ... */
-    check_err(as_parse(none, "https://a.example", 0, &as, &warning, &why), ERR_INVALID, &why,
-              NULL);
+    check_err(as_parse(none, "https://a.example", 0, &as, &warning, &why), ERR_INVALID, &why, NULL);
     /* ... unless the server's entry says to tolerate a missing list (Entra ID, Cognito). */
-    assert_int_equal(as_parse(none, "https://a.example", OAUTHMETA_TOLERATE_NO_PKCE_LIST, &as,
-                              &warning, &why),
-                     0);
+    assert_int_equal(
+        as_parse(none, "https://a.example", OAUTHMETA_TOLERATE_NO_PKCE_LIST, &as, &warning, &why),
+        0);
     assert_non_null(warning);
     assert_false(as.pkce_listed);
     assert_true(as.pkce_s256);
@@ -605,9 +613,9 @@ static void test_as_pkce_rules(void **state)
     warning = NULL;
     oauthmeta_as_clear(&as);
     /* A list without S256 is refused either way. */
-    check_err(as_parse(plain, "https://a.example", OAUTHMETA_TOLERATE_NO_PKCE_LIST, &as, &warning,
-                       &why),
-              ERR_INVALID, &why, NULL);
+    check_err(
+        as_parse(plain, "https://a.example", OAUTHMETA_TOLERATE_NO_PKCE_LIST, &as, &warning, &why),
+        ERR_INVALID, &why, NULL);
 }
 
 static void test_as_document_errors(void **state)
@@ -619,8 +627,8 @@ static void test_as_document_errors(void **state)
     check_err(as_parse("{", "https://a.example", 0, &as, &warning, &why), ERR_PARSE, &why, NULL);
     check_err(as_parse("\"x\"", "https://a.example", 0, &as, &warning, &why), ERR_PARSE, &why,
               NULL);
-    check_err(oauthmeta_as_parse("{}", OAUTHMETA_MAX_DOC + 1, "https://a.example", 0, &as,
-                                 &warning, &why),
+    check_err(oauthmeta_as_parse("{}", OAUTHMETA_MAX_DOC + 1, "https://a.example", 0, &as, &warning,
+                                 &why),
               ERR_TOO_BIG, &why, NULL);
 }
 
@@ -696,15 +704,13 @@ static void test_scope_selection(void **state)
     /* scope-from-scopes-supported. */
     check_str(oauthmeta_scope_select(NULL, NULL, &prm, NULL, false),
               "mcp:basic mcp:read mcp:write");
-    check_str(oauthmeta_scope_select(NULL, "", &prm, NULL, false),
-              "mcp:basic mcp:read mcp:write");
+    check_str(oauthmeta_scope_select(NULL, "", &prm, NULL, false), "mcp:basic mcp:read mcp:write");
     /* scope-omitted-when-undefined: nothing anywhere, nothing sent; AS scopes are not used. */
     check_str(oauthmeta_scope_select(NULL, NULL, NULL, &as_no, true), NULL);
     check_str(oauthmeta_scope_select("", NULL, &(struct oauthmeta_prm){0}, NULL, true), NULL);
     /* offline_access only when the AS lists it and the client can refresh. */
-    check_str(oauthmeta_scope_select(NULL, NULL, &(struct oauthmeta_prm){.scopes_supported =
-                                                                            "mcp:basic"},
-                                     &as, true),
+    check_str(oauthmeta_scope_select(
+                  NULL, NULL, &(struct oauthmeta_prm){.scopes_supported = "mcp:basic"}, &as, true),
               "mcp:basic offline_access");
     check_str(oauthmeta_scope_select(NULL, "mcp:basic", NULL, &as, false), "mcp:basic");
     check_str(oauthmeta_scope_select(NULL, "mcp:basic", NULL, &as_no, true), "mcp:basic");
@@ -754,32 +760,31 @@ static void test_auth_method_choice(void **state)
     struct oauthmeta_as none = {.auth_methods = OAUTHMETA_AUTH_NONE};
     struct oauthmeta_as unlisted = {0};
     struct oauthmeta_as jwt = {.auth_methods = OAUTHMETA_AUTH_JWT};
-    struct oauthmeta_as all = {
-        .auth_methods = OAUTHMETA_AUTH_NONE | OAUTHMETA_AUTH_POST | OAUTHMETA_AUTH_BASIC};
+    struct oauthmeta_as all = {.auth_methods = OAUTHMETA_AUTH_NONE | OAUTHMETA_AUTH_POST |
+                                               OAUTHMETA_AUTH_BASIC};
 
     (void)state;
     /* conformance pre-registration: AS lists client_secret_basic, config has a secret. */
     assert_int_equal(oauthmeta_auth_method(&basic, OAUTHMETA_CLIENT_PREREGISTERED, true, NULL),
                      OAUTHMETA_AUTH_BASIC);
     /* token-endpoint-auth-post / -basic / -none: DCR returns the only listed method. */
-    assert_int_equal(oauthmeta_auth_method(&post, OAUTHMETA_CLIENT_DCR, true,
-                                           "client_secret_post"),
+    assert_int_equal(oauthmeta_auth_method(&post, OAUTHMETA_CLIENT_DCR, true, "client_secret_post"),
                      OAUTHMETA_AUTH_POST);
-    assert_int_equal(oauthmeta_auth_method(&basic, OAUTHMETA_CLIENT_DCR, true,
-                                           "client_secret_basic"),
-                     OAUTHMETA_AUTH_BASIC);
+    assert_int_equal(
+        oauthmeta_auth_method(&basic, OAUTHMETA_CLIENT_DCR, true, "client_secret_basic"),
+        OAUTHMETA_AUTH_BASIC);
     assert_int_equal(oauthmeta_auth_method(&none, OAUTHMETA_CLIENT_DCR, false, "none"),
                      OAUTHMETA_AUTH_NONE);
     /* The registered method wins when listed or when nothing is listed ... */
     assert_int_equal(oauthmeta_auth_method(&all, OAUTHMETA_CLIENT_DCR, true, "client_secret_post"),
                      OAUTHMETA_AUTH_POST);
-    assert_int_equal(oauthmeta_auth_method(&unlisted, OAUTHMETA_CLIENT_DCR, true,
-                                           "client_secret_post"),
-                     OAUTHMETA_AUTH_POST);
+    assert_int_equal(
+        oauthmeta_auth_method(&unlisted, OAUTHMETA_CLIENT_DCR, true, "client_secret_post"),
+        OAUTHMETA_AUTH_POST);
     /* ... else preference basic > post > none among the listed. */
-    assert_int_equal(oauthmeta_auth_method(&post, OAUTHMETA_CLIENT_DCR, true,
-                                           "client_secret_basic"),
-                     OAUTHMETA_AUTH_POST);
+    assert_int_equal(
+        oauthmeta_auth_method(&post, OAUTHMETA_CLIENT_DCR, true, "client_secret_basic"),
+        OAUTHMETA_AUTH_POST);
     assert_int_equal(oauthmeta_auth_method(&all, OAUTHMETA_CLIENT_PREREGISTERED, true, NULL),
                      OAUTHMETA_AUTH_BASIC);
     assert_int_equal(oauthmeta_auth_method(&none, OAUTHMETA_CLIENT_PREREGISTERED, true, NULL),

@@ -147,12 +147,9 @@ static void test_random_fills(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rfc7636_appendix_b),
-        cmocka_unit_test(test_new_has_the_right_shape),
-        cmocka_unit_test(test_verifier_lengths),
-        cmocka_unit_test(test_verifier_validation),
-        cmocka_unit_test(test_state_equal),
-        cmocka_unit_test(test_clear_wipes),
+        cmocka_unit_test(test_rfc7636_appendix_b), cmocka_unit_test(test_new_has_the_right_shape),
+        cmocka_unit_test(test_verifier_lengths),   cmocka_unit_test(test_verifier_validation),
+        cmocka_unit_test(test_state_equal),        cmocka_unit_test(test_clear_wipes),
         cmocka_unit_test(test_random_fills),
     };
 

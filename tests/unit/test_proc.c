@@ -254,9 +254,9 @@ static void test_spawn_bad_cwd(void **state)
     struct proc_child c = {.pid = -1};
     char *why = NULL;
 
-    assert_int_equal(proc_spawn(*state, argv, NULL, 0, "/nonexistent-mcpzip-cwd/sub", NULL, &c,
-                                &why),
-                     ERR_SPAWN);
+    assert_int_equal(
+        proc_spawn(*state, argv, NULL, 0, "/nonexistent-mcpzip-cwd/sub", NULL, &c, &why),
+        ERR_SPAWN);
     assert_non_null(why);
     assert_non_null(strstr(why, "/nonexistent-mcpzip-cwd/sub"));
     assert_non_null(strstr(why, "cwd"));

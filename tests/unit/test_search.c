@@ -30,32 +30,32 @@ struct tool {
 };
 
 static const struct tool catalog[] = {
-    { "github", "create_issue", "Create a new issue in a GitHub repository",
-      "{\"type\":\"object\",\"properties\":{\"owner\":{\"type\":\"string\"},"
-      "\"repo\":{\"type\":\"string\"},\"title\":{\"type\":\"string\"}}}" },
-    { "github", "create_issue_comment", "Add a comment to an issue", NULL },
-    { "github", "search_issues", "Search for issues and pull requests across repositories", NULL },
-    { "github", "create_repository", "Create a new GitHub repository in your account", NULL },
-    { "github", "merge_pull_request", "Merge a pull request", NULL },
-    { "gitlab", "create_issue", "Create a new issue in a GitLab project", NULL },
-    { "gitlab", "delete_issue", "Delete an issue from a GitLab project", NULL },
-    { "slack", "post_message", "Post a new message to a Slack channel", NULL },
-    { "slack", "list_channels", "List public channels in the workspace", NULL },
-    { "fs", "read_file", "Read the complete contents of a file from disk", NULL },
-    { "fs", "delete_file", "Delete a file from disk", NULL },
-    { "fs", "move_file", "Move or rename a file", NULL },
-    { "docs", "insertDateChip", "Insert a date chip at a position in a document", NULL },
-    { "k8s-go", "pods_list", "List all the Kubernetes pods in the current cluster", NULL },
-    { "datadog", "unmute_host", "Unmute a host in Datadog", NULL },
+    {"github", "create_issue", "Create a new issue in a GitHub repository",
+     "{\"type\":\"object\",\"properties\":{\"owner\":{\"type\":\"string\"},"
+     "\"repo\":{\"type\":\"string\"},\"title\":{\"type\":\"string\"}}}"},
+    {"github", "create_issue_comment", "Add a comment to an issue", NULL},
+    {"github", "search_issues", "Search for issues and pull requests across repositories", NULL},
+    {"github", "create_repository", "Create a new GitHub repository in your account", NULL},
+    {"github", "merge_pull_request", "Merge a pull request", NULL},
+    {"gitlab", "create_issue", "Create a new issue in a GitLab project", NULL},
+    {"gitlab", "delete_issue", "Delete an issue from a GitLab project", NULL},
+    {"slack", "post_message", "Post a new message to a Slack channel", NULL},
+    {"slack", "list_channels", "List public channels in the workspace", NULL},
+    {"fs", "read_file", "Read the complete contents of a file from disk", NULL},
+    {"fs", "delete_file", "Delete a file from disk", NULL},
+    {"fs", "move_file", "Move or rename a file", NULL},
+    {"docs", "insertDateChip", "Insert a date chip at a position in a document", NULL},
+    {"k8s-go", "pods_list", "List all the Kubernetes pods in the current cluster", NULL},
+    {"datadog", "unmute_host", "Unmute a host in Datadog", NULL},
     /* "query the city weather", in Chinese. */
-    { "maps", "maps_weather", CITY_WEATHER, NULL },
-    { "mail", "send_email", "Sends an email",
-      "{\"type\":\"object\",\"properties\":{\"recipient\":{\"type\":\"string\","
-      "\"description\":\"Address of the recipient\"},\"options\":{\"type\":\"object\","
-      "\"properties\":{\"importance\":{\"type\":\"string\"}}}}}" },
+    {"maps", "maps_weather", CITY_WEATHER, NULL},
+    {"mail", "send_email", "Sends an email",
+     "{\"type\":\"object\",\"properties\":{\"recipient\":{\"type\":\"string\","
+     "\"description\":\"Address of the recipient\"},\"options\":{\"type\":\"object\","
+     "\"properties\":{\"importance\":{\"type\":\"string\"}}}}}"},
     /* Two tools that differ only in their names: their scores tie. */
-    { "zeta", "ping_host", "Ping a host and report the round trip time", NULL },
-    { "alpha", "ping_host", "Ping a host and report the round trip time", NULL },
+    {"zeta", "ping_host", "Ping a host and report the round trip time", NULL},
+    {"alpha", "ping_host", "Ping a host and report the round trip time", NULL},
 };
 
 #define NTOOLS (sizeof(catalog) / sizeof(catalog[0]))
@@ -225,7 +225,7 @@ static void test_long_words(void **state)
         "Converts caf\xc3\xa9terias and na\xc3\xafvet\xc3\xa9 quickly",
         "Counts version2beta builds",
     };
-    struct search_doc docs[4] = { { 0 } };
+    struct search_doc docs[4] = {{0}};
     struct search_hit hits[4];
     char *names[4];
 
@@ -320,8 +320,20 @@ static void test_empty_and_odd_queries(void **state)
     struct fixture *f = *state;
     struct search_hit hits[10];
     static const char *const odd[] = {
-        "", " ", "\t\n", "!!!", "__", "a", "the", "\xff\xfe\xfd", "\xc3", "\xe6\x9f",
-        "\xed\xa0\x80", "\xf4\x90\x80\x80", "issue\xff\xc0\xafissue", "\x01\x02\x7f",
+        "",
+        " ",
+        "\t\n",
+        "!!!",
+        "__",
+        "a",
+        "the",
+        "\xff\xfe\xfd",
+        "\xc3",
+        "\xe6\x9f",
+        "\xed\xa0\x80",
+        "\xf4\x90\x80\x80",
+        "issue\xff\xc0\xafissue",
+        "\x01\x02\x7f",
     };
 
     assert_int_equal(search_query(f->idx, NULL, NULL, hits, 10), 0);
@@ -416,8 +428,8 @@ static void test_cache_bounded(void **state)
     assert_true(after < before + before / 10);
 }
 
-static const char *const thread_queries[] = { "create issue", "post a message", "delete file",
-                                              "list k8s pods", "serch issues", "unmute hsot" };
+static const char *const thread_queries[] = {"create issue",  "post a message", "delete file",
+                                             "list k8s pods", "serch issues",   "unmute hsot"};
 
 #define NTQ (sizeof(thread_queries) / sizeof(thread_queries[0]))
 
@@ -513,8 +525,8 @@ static void test_sparse_docs(void **state)
 {
     /* Only a name: no server, tool, title, description or schema. */
     struct search_doc docs[2] = {
-        { .name = "srv__only_name" },
-        { .name = "bare" },
+        {.name = "srv__only_name"},
+        {.name = "bare"},
     };
     struct search_index *idx = search_index_build(docs, 2);
     struct search_hit hits[4];
@@ -536,10 +548,10 @@ static void test_docs_array_copied(void **state)
     struct search_hit hits[4];
 
     (void)state;
-    docs[0] = (struct search_doc){ .name = "a__send_mail", .server = "a", .tool = "send_mail",
-                                   .description = "Send an email" };
-    docs[1] = (struct search_doc){ .name = "b__send_mail", .server = "b", .tool = "send_mail",
-                                   .description = "Send an email" };
+    docs[0] = (struct search_doc){
+        .name = "a__send_mail", .server = "a", .tool = "send_mail", .description = "Send an email"};
+    docs[1] = (struct search_doc){
+        .name = "b__send_mail", .server = "b", .tool = "send_mail", .description = "Send an email"};
     idx = search_index_build(docs, 2);
     memset(docs, 0xa5, 2 * sizeof(*docs));
     free(docs);

@@ -90,7 +90,8 @@ static void test_multiline_data_joined_with_newline(void **state)
 static void test_line_endings_crlf_cr_lf(void **state)
 {
     (void)state;
-    check("data: a\r\n\r\ndata: b\r\rdata: c\n\n", 1024, "message|a||0\nmessage|b||0\nmessage|c||0\n");
+    check("data: a\r\n\r\ndata: b\r\rdata: c\n\n", 1024,
+          "message|a||0\nmessage|b||0\nmessage|c||0\n");
 }
 
 static void test_event_type_and_id(void **state)
@@ -152,9 +153,13 @@ static void test_retry_digits_only(void **state)
 static void test_bom_stripped_only_at_start(void **state)
 {
     (void)state;
-    check("\xEF\xBB\xBF" "data: a\n\n", 1024, "message|a||0\n");
+    check("\xEF\xBB\xBF"
+          "data: a\n\n",
+          1024, "message|a||0\n");
     /* A partial BOM is ordinary text: the field name is then not "data". */
-    check("\xEF\xBB" "data: a\n\ndata: b\n\n", 1024, "message|b||0\n");
+    check("\xEF\xBB"
+          "data: a\n\ndata: b\n\n",
+          1024, "message|b||0\n");
 }
 
 static void test_utf8_split_across_chunks(void **state)
@@ -167,8 +172,7 @@ static void test_utf8_split_across_chunks(void **state)
 static void test_oversized_event_dropped_next_delivered(void **state)
 {
     (void)state;
-    check("data: 0123456789\ndata: 0123456789\n\ndata: ok\n\n", 16,
-          "message|||1\nmessage|ok||0\n");
+    check("data: 0123456789\ndata: 0123456789\n\ndata: ok\n\n", 16, "message|||1\nmessage|ok||0\n");
     /* A single enormous line is bounded too. */
     {
         struct buf b = {0};

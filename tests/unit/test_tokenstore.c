@@ -37,9 +37,9 @@
 #define ISSUER_HASH "9020b61c7957dddc4b06ae3784fbb78f"
 
 struct fixture {
-    char *root;    /* the temporary directory */
-    char *dir;     /* <root>/auth: the store */
-    char *mr;      /* <root>/mcp-auth: mcp-remote's base */
+    char *root; /* the temporary directory */
+    char *dir;  /* <root>/auth: the store */
+    char *mr;   /* <root>/mcp-auth: mcp-remote's base */
     struct tokenstore *ts;
 };
 
@@ -272,8 +272,9 @@ static void test_rust_mcpzip_file_loads(void **state)
     char *why = NULL, *warning = NULL, *path = tokenstore_token_path(f->ts, URL);
 
     mkdir(f->dir, 0700);
-    write_file(path, "{\n  \"access_token\": \"AT-SECRET\",\n  \"token_type\": \"bearer\",\n"
-                     "  \"refresh_token\": null\n}",
+    write_file(path,
+               "{\n  \"access_token\": \"AT-SECRET\",\n  \"token_type\": \"bearer\",\n"
+               "  \"refresh_token\": null\n}",
                0600);
     assert_int_equal(tokenstore_load(f->ts, URL, &u, &warning, &why), 0);
     assert_string_equal(u.access_token, "AT-SECRET");
@@ -294,11 +295,11 @@ static void test_rust_mcpzip_file_loads(void **state)
 static void test_corrupt_files_are_clear_errors(void **state)
 {
     static const char *bad[] = {
-        "{\"access_token\":\"AT-SECRET\"",            /* truncated */
-        "[\"AT-SECRET\"]",                             /* not an object */
-        "{\"token_type\":\"Bearer\"}",                 /* no access_token */
-        "{\"access_token\":\"\"}",                     /* empty access_token */
-        "{\"access_token\":42}",                       /* wrong type */
+        "{\"access_token\":\"AT-SECRET\"", /* truncated */
+        "[\"AT-SECRET\"]",                 /* not an object */
+        "{\"token_type\":\"Bearer\"}",     /* no access_token */
+        "{\"access_token\":\"\"}",         /* empty access_token */
+        "{\"access_token\":42}",           /* wrong type */
         "{\"access_token\":\"AT-SECRET\",\"refresh_token\":[\"RT-SECRET\"]}",
         "{\"access_token\":\"AT-SECRET\",\"expires_at\":\"soon\"}",
         "{\"access_token\":\"AT-SECRET\",\"expires_at\":-5}",
@@ -369,7 +370,7 @@ static void test_expires_within(void **state)
     assert_true(tokenstore_expires_within(&t, 970, 60));
     assert_true(tokenstore_expires_within(&t, 2000, 60)); /* already expired */
     assert_false(tokenstore_expires_within(&t, 900, 60));
-    assert_true(tokenstore_expires_within(&t, 940, 60));  /* exactly 60 s left */
+    assert_true(tokenstore_expires_within(&t, 940, 60)); /* exactly 60 s left */
     t.expires_at = 0;
     assert_false(tokenstore_expires_within(&t, 2000, 60));
 }
@@ -410,9 +411,8 @@ static void test_token_response(void **state)
     assert_string_equal(t.scope, "a b");
     tokenstore_tokens_clear(&t);
     /* ...and a rotated one replaces it. */
-    assert_int_equal(from_resp("{\"access_token\":\"AT3\",\"refresh_token\":\"RT2\"}", &prev, &t,
-                               &why),
-                     0);
+    assert_int_equal(
+        from_resp("{\"access_token\":\"AT3\",\"refresh_token\":\"RT2\"}", &prev, &t, &why), 0);
     assert_string_equal(t.refresh_token, "RT2");
     assert_int_equal(t.expires_at, 0);
     tokenstore_tokens_clear(&t);
@@ -426,8 +426,7 @@ static void test_token_response_errors(void **state)
     const char *err = "{\"error\":\"invalid_grant\",\"error_description\":\"RT-SECRET revoked\"}";
 
     (void)state;
-    check_err(from_resp("{\"access_token\":\"AT-SECRET\",\"token_type\":\"DPoP\"}", NULL, &t,
-                        &why),
+    check_err(from_resp("{\"access_token\":\"AT-SECRET\",\"token_type\":\"DPoP\"}", NULL, &t, &why),
               ERR_INVALID, &why);
     check_err(from_resp("{\"token_type\":\"Bearer\"}", NULL, &t, &why), ERR_PARSE, &why);
     check_err(from_resp("{\"access_token\":\"AT-SECRET\",\"expires_in\":\"x\"}", NULL, &t, &why),
@@ -508,8 +507,7 @@ static void test_client_from_registration(void **state)
     check_err(tokenstore_client_from_registration("{\"client_secret\":\"CS-SECRET\"}", 29, ISSUER,
                                                   "r", &c, &why),
               ERR_PARSE, &why);
-    check_err(tokenstore_client_from_registration("{", 1, ISSUER, "r", &c, &why), ERR_PARSE,
-              &why);
+    check_err(tokenstore_client_from_registration("{", 1, ISSUER, "r", &c, &why), ERR_PARSE, &why);
 }
 
 /* ---- the lock ---- */
@@ -680,15 +678,17 @@ static void test_mcpremote_reads_only_this_server(void **state)
     free(p);
     /* The versioned store: relative expires_in, counted from the file's write time. */
     p = mr_file(f, "mcp-remote-0.1.37", MR_HASH "_tokens.json");
-    write_file(p, "{\n  \"access_token\": \"AT-OLD\",\n  \"token_type\": \"Bearer\",\n"
-                  "  \"expires_in\": 3600,\n  \"refresh_token\": \"RT-OLD\",\n"
-                  "  \"scope\": \"openid\"\n}",
+    write_file(p,
+               "{\n  \"access_token\": \"AT-OLD\",\n  \"token_type\": \"Bearer\",\n"
+               "  \"expires_in\": 3600,\n  \"refresh_token\": \"RT-OLD\",\n"
+               "  \"scope\": \"openid\"\n}",
                0644);
     set_mtime(p, 1700000000);
     free(p);
     p = mr_file(f, "mcp-remote-0.1.37", MR_HASH "_client_info.json");
-    write_file(p, "{\"redirect_uris\":[\"http://localhost:37931/oauth/callback\"],"
-                  "\"token_endpoint_auth_method\":\"none\",\"client_id\":\"mr-client\"}",
+    write_file(p,
+               "{\"redirect_uris\":[\"http://localhost:37931/oauth/callback\"],"
+               "\"token_endpoint_auth_method\":\"none\",\"client_id\":\"mr-client\"}",
                0644);
     free(p);
     assert_int_equal(tokenstore_mcpremote_read(f->ts, URL, &t, &c, &found, &why), 0);
@@ -712,8 +712,9 @@ static void test_mcpremote_reads_only_this_server(void **state)
     free(found);
     /* A newer file in mcp-remote-v1 (absolute expires_at in ms) wins; no client_info there. */
     p = mr_file(f, "mcp-remote-v1", MR_HASH "_tokens.json");
-    write_file(p, "{\"access_token\":\"AT-NEW\",\"token_type\":\"Bearer\",\"expires_in\":60,"
-                  "\"expires_at\":1800000000000}",
+    write_file(p,
+               "{\"access_token\":\"AT-NEW\",\"token_type\":\"Bearer\",\"expires_in\":60,"
+               "\"expires_at\":1800000000000}",
                0600);
     set_mtime(p, 1750000000);
     free(p);
@@ -726,8 +727,7 @@ static void test_mcpremote_reads_only_this_server(void **state)
     tokenstore_tokens_clear(&t);
     free(found);
     /* Another URL (even one more slash) has no files. */
-    check_err(tokenstore_mcpremote_read(f->ts, URL "/", &t, NULL, NULL, &why), ERR_NOT_FOUND,
-              &why);
+    check_err(tokenstore_mcpremote_read(f->ts, URL "/", &t, NULL, NULL, &why), ERR_NOT_FOUND, &why);
 }
 
 static void test_mcpremote_missing_and_corrupt(void **state)

@@ -153,7 +153,8 @@ static void rig_start(struct rig *r, const char *const *script, size_t max_messa
     fake_start(&r->fake, script);
     snprintf(text, sizeof(text),
              "{\"mcpServers\":{\"s\":{\"type\":\"http\",\"url\":\"http://127.0.0.1:%d/mcp\","
-             "\"headers\":{\"X-Key\":\"k1\"}}}}", r->fake.port);
+             "\"headers\":{\"X-Key\":\"k1\"}}}}",
+             r->fake.port);
     assert_int_equal(config_parse(text, strlen(text), "/test/config.json", &r->cfg, &why), 0);
     r->lib = http_lib_new("mcpzip-test/1");
     r->t = transport_http_new(&r->cfg->servers[0], r->lib, NULL, max_message);
@@ -194,8 +195,10 @@ static char *http_json(int status, const char *extra_headers, const char *body)
 {
     struct buf b = {0};
 
-    buf_printf(&b, "HTTP/1.1 %d X\r\nContent-Type: application/json\r\n%sContent-Length: %zu\r\n"
-                   "Connection: close\r\n\r\n%s", status, extra_headers, strlen(body), body);
+    buf_printf(&b,
+               "HTTP/1.1 %d X\r\nContent-Type: application/json\r\n%sContent-Length: %zu\r\n"
+               "Connection: close\r\n\r\n%s",
+               status, extra_headers, strlen(body), body);
     return buf_take(&b);
 }
 
@@ -223,11 +226,12 @@ static void test_sse_answer_in_order_and_open_stream_left(void **state)
 {
     /* A notification, a server request, then the answer; the server keeps the stream open
      * (no Content-Length, no close): send() must return once the answer is in. */
-    const char *sse = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n"
-                      ": hello\r\n"
-                      "event: message\r\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\","
-                      "\"params\":{\"progress\":1}}\r\n\r\n"
-                      "data: {\"jsonrpc\":\"2.0\",\"id\":1,\r\ndata: \"result\":{\"tools\":[]}}\n\n";
+    const char *sse =
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n"
+        ": hello\r\n"
+        "event: message\r\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\","
+        "\"params\":{\"progress\":1}}\r\n\r\n"
+        "data: {\"jsonrpc\":\"2.0\",\"id\":1,\r\ndata: \"result\":{\"tools\":[]}}\n\n";
     const char *script[] = {sse, NULL};
     struct rig r;
     int64_t t0 = upstream_now_ms();
@@ -236,10 +240,9 @@ static void test_sse_answer_in_order_and_open_stream_left(void **state)
     rig_start(&r, script, 1 << 20);
     assert_int_equal(send_msg(&r, REQ, 10000, NULL, NULL), 0);
     assert_true(upstream_now_ms() - t0 < 5000);
-    assert_string_equal(r.msgs.s,
-                        "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\","
-                        "\"params\":{\"progress\":1}}\n"
-                        "{\"jsonrpc\":\"2.0\",\"id\":1,\n\"result\":{\"tools\":[]}}\n");
+    assert_string_equal(r.msgs.s, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\","
+                                  "\"params\":{\"progress\":1}}\n"
+                                  "{\"jsonrpc\":\"2.0\",\"id\":1,\n\"result\":{\"tools\":[]}}\n");
     rig_stop(&r);
 }
 
@@ -277,10 +280,12 @@ static void test_401_needs_auth(void **state)
 
 static void test_session_header_and_expiry(void **state)
 {
-    char *init = http_json(200, "Mcp-Session-Id: abc-123\r\n",
-                           "{\"jsonrpc\":\"2.0\",\"id\":0,\"result\":{\"protocolVersion\":\"2025-06-18\"}}");
-    char *r404 = http_json(404, "", "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32001,"
-                                    "\"message\":\"Session not found\"}}");
+    char *init =
+        http_json(200, "Mcp-Session-Id: abc-123\r\n",
+                  "{\"jsonrpc\":\"2.0\",\"id\":0,\"result\":{\"protocolVersion\":\"2025-06-18\"}}");
+    char *r404 = http_json(404, "",
+                           "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32001,"
+                           "\"message\":\"Session not found\"}}");
     const char *script[] = {init, r404, NULL};
     struct rig r;
     char *why = NULL;
@@ -299,8 +304,9 @@ static void test_session_header_and_expiry(void **state)
 
 static void test_500_quotes_server_message(void **state)
 {
-    char *r500 = http_json(500, "", "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":-32603,"
-                                    "\"message\":\"disk full\"}}");
+    char *r500 = http_json(500, "",
+                           "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":-32603,"
+                           "\"message\":\"disk full\"}}");
     const char *script[] = {r500, NULL};
     struct rig r;
     char *why = NULL;

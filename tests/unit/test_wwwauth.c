@@ -261,7 +261,7 @@ static void test_syntax_errors(void **state)
         "Bearer realm=, scope=x", /* "realm=" is a token68, then "scope=x" lacks a scheme */
         "Bearer realm=\"x\" junk",
         "Bearer realm=\"x\", realm=\"y\"", /* repeated parameter */
-        "Bearer realm=\"a\x01\"",           /* control character */
+        "Bearer realm=\"a\x01\"",          /* control character */
         "Bearer realm=\"a\\\x01\"",
         "Bearer realm=\"x\\",
         "Bearer =x",
@@ -287,9 +287,8 @@ static void test_syntax_errors(void **state)
 static void test_error_keeps_earlier_challenges(void **state)
 {
     int rc;
-    struct wwwauth *wa =
-        parse("Bearer scope=\"a\", resource_metadata=\"https://x/y\", DPoP algs=\"unterminated",
-              &rc);
+    struct wwwauth *wa = parse(
+        "Bearer scope=\"a\", resource_metadata=\"https://x/y\", DPoP algs=\"unterminated", &rc);
     struct wwwauth_bearer b;
 
     (void)state;
