@@ -535,6 +535,32 @@ static bool stored_client(struct oauth *oa, const char *issuer, const char *redi
 }
 
 /* Chooses the client for a flow at as, registering when needed (DCR). */
+
+/*
+ * The client identities that need no registration, in the specification's order: a
+ * pre-registered client from the config, then a Client ID Metadata Document when the
+ * authorization server supports it. Fills cl and returns true for those; otherwise clears cl,
+ * marks it for dynamic registration and returns false.
+ */
+static bool configured_client(const struct osrv *s, const struct oauthmeta_as *as,
+                              struct client *cl)
+{
+    memset(cl, 0, sizeof(*cl));
+    if (s->cfg.client_id != NULL) {
+        cl->kind = OAUTHMETA_CLIENT_PREREGISTERED;
+        cl->client_id = xstrdup(s->cfg.client_id);
+        cl->client_secret = s->cfg.client_secret ? xstrdup(s->cfg.client_secret) : NULL;
+        return true;
+    }
+    if (s->cfg.client_metadata_url != NULL && as->cimd_supported) {
+        cl->kind = OAUTHMETA_CLIENT_CIMD;
+        cl->client_id = xstrdup(s->cfg.client_metadata_url);
+        return true;
+    }
+    cl->kind = OAUTHMETA_CLIENT_DCR;
+    return false;
+}
+
 static int get_client(struct oauth *oa, struct osrv *s, const struct oauthmeta_as *as,
                       const char *redirect_uri, const char *scope, struct client *cl, char **why)
 {
@@ -543,19 +569,8 @@ static int get_client(struct oauth *oa, struct osrv *s, const struct oauthmeta_a
     char *body, *warning = NULL;
     int rc;
 
-    memset(cl, 0, sizeof(*cl));
-    if (s->cfg.client_id != NULL) {
-        cl->kind = OAUTHMETA_CLIENT_PREREGISTERED;
-        cl->client_id = xstrdup(s->cfg.client_id);
-        cl->client_secret = s->cfg.client_secret ? xstrdup(s->cfg.client_secret) : NULL;
+    if (configured_client(s, as, cl))
         return 0;
-    }
-    if (s->cfg.client_metadata_url != NULL && as->cimd_supported) {
-        cl->kind = OAUTHMETA_CLIENT_CIMD;
-        cl->client_id = xstrdup(s->cfg.client_metadata_url);
-        return 0;
-    }
-    cl->kind = OAUTHMETA_CLIENT_DCR;
     if (stored_client(oa, as->issuer, redirect_uri, &tc))
         goto have;
     if (as->registration_endpoint == NULL) {
@@ -980,19 +995,8 @@ static int refresh_client(struct oauth *oa, struct osrv *s, const struct oauthme
 {
     struct tokenstore_client tc = {0};
 
-    memset(cl, 0, sizeof(*cl));
-    if (s->cfg.client_id != NULL) {
-        cl->kind = OAUTHMETA_CLIENT_PREREGISTERED;
-        cl->client_id = xstrdup(s->cfg.client_id);
-        cl->client_secret = s->cfg.client_secret ? xstrdup(s->cfg.client_secret) : NULL;
+    if (configured_client(s, as, cl))
         return 0;
-    }
-    if (s->cfg.client_metadata_url != NULL && as->cimd_supported) {
-        cl->kind = OAUTHMETA_CLIENT_CIMD;
-        cl->client_id = xstrdup(s->cfg.client_metadata_url);
-        return 0;
-    }
-    cl->kind = OAUTHMETA_CLIENT_DCR;
     if (stored_client(oa, as->issuer, NULL, &tc)) {
         cl->client_id = tc.client_id;
         cl->client_secret = tc.client_secret;
