@@ -29,13 +29,14 @@ const { tools } = await client.listTools();
 show('tools/list (what the model loads every turn)',
   `${tools.map((t) => t.name).join(', ')} — ${JSON.stringify({ tools }).length} bytes`);
 
-// The first search may run while the servers are still starting: wait for the catalog.
-let found;
-for (let i = 0; i < 100; i++) {
-  found = await client.callTool({ name: 'search_tools', arguments: { query: 'echo a message' } });
-  if (found.structuredContent?.results?.length) break;
+// On a first run the servers are still starting: wait until each has listed its tools (later
+// runs answer at once from the catalog cache).
+for (let i = 0; i < 150; i++) {
+  const st = await client.callTool({ name: 'proxy_status', arguments: {} });
+  if (st.structuredContent.servers.every((s) => s.last_refresh || s.state === 'failed')) break;
   await new Promise((r) => setTimeout(r, 200));
 }
+const found = await client.callTool({ name: 'search_tools', arguments: { query: 'echo a message' } });
 show('search_tools "echo a message"', textOf(found));
 
 show('search_tools "remember a fact about a person"', textOf(await client.callTool({
