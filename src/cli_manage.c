@@ -409,9 +409,20 @@ static int write_minimal(const char *cfgpath, bool *created)
         rc = 0;
         goto out;
     }
-    /* The defaults spelled out, so the file documents what can be tuned. */
+    /* The defaults spelled out with "$comment" notes (JSON has no comments; mcpzip skips these
+     * keys), so the file documents what can be tuned. */
+    cJSON_AddStringToObject(jf->root, "$comment",
+                            "mcpzip config. Servers go in mcpServers, in Claude Code's format; "
+                            "'mcpzip migrate' moves them from your MCP clients, 'mcpzip add' adds "
+                            "one, 'mcpzip doctor' checks them. Reference: man mcpzip.");
     search = cJSON_AddObjectToObject(jf->root, "search");
+    cJSON_AddStringToObject(search, "$comment",
+                            "default_limit: results per search. A Gemini key (gemini_api_key or "
+                            "$GEMINI_API_KEY) or an \"llm\" object re-ranks results with a model.");
     cJSON_AddNumberToObject(search, "default_limit", CONFIG_DEFAULT_LIMIT);
+    cJSON_AddStringToObject(jf->root, "$comment_timeouts",
+                            "idle_timeout_minutes: stop servers unused this long (0 = never); "
+                            "call_timeout_seconds: default execute_tool timeout.");
     cJSON_AddNumberToObject(jf->root, "idle_timeout_minutes", CONFIG_DEFAULT_IDLE_MIN);
     cJSON_AddNumberToObject(jf->root, "call_timeout_seconds", CONFIG_DEFAULT_CALL_TIMEOUT_S);
     rc = save(jf);

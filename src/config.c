@@ -51,6 +51,9 @@ static void check_fields(struct config *cfg, const cJSON *obj, const char *const
     size_t i;
 
     cJSON_ArrayForEach (it, obj) {
+        /* JSON has no comments; "$comment" (JSON Schema's convention) and "//" keys stand in. */
+        if (strncmp(it->string, "$comment", 8) == 0 || strncmp(it->string, "//", 2) == 0)
+            continue;
         for (i = 0; known[i] != NULL; i++)
             if (strcmp(it->string, known[i]) == 0)
                 break;

@@ -78,6 +78,7 @@ test('init without a terminal writes a minimal valid config once and explains ne
   assert.equal(r.status, 0, r.stderr);
   const p = defaultConfig(sb);
   assert.deepEqual(readJson(p).mcpServers, {});
+  assert.match(readJson(p).$comment, /mcpzip migrate/, 'the config explains itself');
   assert.equal(fs.statSync(p).mode & 0o777, 0o600);
   assert.match(r.stdout, /mcpzip migrate/);
   assert.match(r.stdout, /1 MCP server\(s\) found/);
@@ -87,7 +88,7 @@ test('init without a terminal writes a minimal valid config once and explains ne
   assert.equal(again.status, 0);
   assert.match(again.stdout, /already exists/);
   assert.deepEqual(readJson(p).mcpServers, { keep: { command: 'k' } }, 'never overwritten');
-  // The written config is one serve accepts.
+  // The written config is one serve accepts, without warnings about its comments.
   const v = sb.run(['list', '--json', '--config', p]);
   assert.equal(v.status, 0, v.stderr);
 });

@@ -595,6 +595,21 @@ static void test_unknown_fields_warn(void **state)
     config_free(cfg);
 }
 
+/* "$comment..." and "//" keys are comments wherever fields are checked: no warnings. */
+static void test_comment_keys_are_silent(void **state)
+{
+    struct config *cfg = parse_ok("{\"$comment\":\"top\",\"//\":\"also\",\"mcpServers\":"
+                                  "{\"s\":{\"command\":\"x\",\"$comment\":\"why s\"}},"
+                                  "\"search\":{\"$comment\":\"limits\",\"default_limit\":3},"
+                                  "\"$comment_timeouts\":\"t\"}");
+
+    (void)state;
+    assert_int_equal(cfg->nservers, 1);
+    assert_int_equal(cfg->search_default_limit, 3);
+    assert_int_equal(cfg->nwarnings, 0);
+    config_free(cfg);
+}
+
 /* ---- file location and loading ---- */
 
 /* $XDG_CONFIG_HOME (absolute) wins; otherwise $HOME/.config is used. */
@@ -712,6 +727,7 @@ int main(void)
         cmocka_unit_test(test_numbers_out_of_range),
         cmocka_unit_test(test_numbers_at_range_ends),
         cmocka_unit_test(test_unknown_fields_warn),
+        cmocka_unit_test(test_comment_keys_are_silent),
         cmocka_unit_test(test_default_path),
         cmocka_unit_test(test_load_missing_file),
         cmocka_unit_test(test_load_default_path_and_absolute),
