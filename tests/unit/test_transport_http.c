@@ -403,6 +403,28 @@ static void test_cancel_ends_the_request(void **state)
     cancel_destroy(&c);
 }
 
+/* A redirect within reason is followed, keeping the method and body (307). */
+static void test_redirect_followed_with_body(void **state)
+{
+    const char *r307 = "HTTP/1.1 307 Temporary Redirect\r\nLocation: /moved\r\n"
+                       "Content-Length: 0\r\n\r\n";
+    char *r200 = http_json(200, "", RESP);
+    const char *script[] = {r307, r200, NULL};
+    const char *second;
+    struct rig r;
+
+    (void)state;
+    rig_start(&r, script, 1 << 20);
+    assert_int_equal(send_msg(&r, REQ, 5000, NULL, NULL), 0);
+    assert_string_equal(r.msgs.s, RESP "\n");
+    second = strstr(r.fake.requests.s, "=====");
+    assert_non_null(second);
+    assert_non_null(strstr(second, "POST /moved HTTP/1.1"));
+    assert_non_null(strstr(second, "\"method\":\"tools/list\""));
+    rig_stop(&r);
+    free(r200);
+}
+
 static void test_unreachable_server(void **state)
 {
     const char *script[] = {NULL};
@@ -434,6 +456,7 @@ int main(void)
         cmocka_unit_test(test_oversized_answer_refused),
         cmocka_unit_test(test_no_answer_times_out),
         cmocka_unit_test(test_cancel_ends_the_request),
+        cmocka_unit_test(test_redirect_followed_with_body),
         cmocka_unit_test(test_unreachable_server),
     };
 
