@@ -21,6 +21,7 @@
 #define STDIO_TAIL_LINES 6
 #define STDIO_TAIL_LEN 300
 #define STDIO_ERR_LINE_MAX (64u * 1024u)
+#define STDIO_READ_CHUNK 8192
 #define STDIO_TERM_GRACE_MS 1500
 #define STDIO_WRITE_STALL_MS 30000
 
@@ -85,7 +86,9 @@ static void *reader_main(void *arg)
     struct jsonrpc_framer *out = jsonrpc_framer_new(st->max_line);
     struct jsonrpc_framer *err = jsonrpc_framer_new(STDIO_ERR_LINE_MAX);
     bool out_open = true, err_open = true, woken = false;
-    char buf[65536], why[160], status[96];
+    /* Modest on purpose: every server has a reader thread, and each touched stack page stays
+     * resident for the connection's life; the framer joins reads into whole lines anyway. */
+    char buf[STDIO_READ_CHUNK], why[160], status[96];
     ssize_t n;
 
     while (out_open && !woken) {
