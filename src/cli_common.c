@@ -446,14 +446,8 @@ struct cli_refresh *cli_common_refresh(struct cli_session *s, FILE *out, bool on
     }
     pthread_mutex_lock(&p.mu);
     while (p.remaining > 0) {
-        struct timespec ts;
+        struct timespec ts = upstream_wall_after(PROGRESS_TICK_MS);
 
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += PROGRESS_TICK_MS * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
         pthread_cond_timedwait(&p.cv, &p.mu, &ts);
         if (p.live)
             progress_draw(&p, ++tick, false);

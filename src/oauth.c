@@ -961,14 +961,8 @@ static int run_or_wait(struct oauth *oa, struct osrv *s, const char *rm, const c
         limit = deadline - 500;
     while (s->flow_gen == gen && upstream_now_ms() < limit && !cancel_fired(cancel) &&
            !oa->stopping) {
-        struct timespec ts;
+        struct timespec ts = upstream_wall_after(50);
 
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 50 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
         pthread_cond_timedwait(&oa->cv, &oa->mu, &ts);
     }
     if (s->flow_gen != gen) {

@@ -272,10 +272,8 @@ static void *housekeeper_main(void *arg)
 
     pthread_mutex_lock(&px->mu);
     while (!px->stopping) {
-        struct timespec ts;
+        struct timespec ts = upstream_wall_after(1000);
 
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += 1;
         pthread_cond_timedwait(&px->cv, &px->mu, &ts);
         if (px->stopping)
             break;
@@ -665,13 +663,7 @@ void proxy_shutdown(struct proxy *px)
     px->housekeeper_running = false;
     disconnect_all(px);
     /* Refresh threads now fail fast; give them a moment to record what they have. */
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += PROXY_SHUTDOWN_WAIT_MS / 1000;
-    ts.tv_nsec += (long)(PROXY_SHUTDOWN_WAIT_MS % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    ts = upstream_wall_after(PROXY_SHUTDOWN_WAIT_MS);
     pthread_mutex_lock(&px->mu);
     while (px->threads > 0 || px->relays > 0)
         if (pthread_cond_timedwait(&px->cv, &px->mu, &ts) == ETIMEDOUT)

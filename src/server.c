@@ -468,15 +468,13 @@ static void deliver_answer(struct server *srv, struct jsonrpc_msg *msg)
     free(key);
 }
 
-static struct timespec after_ms(int ms);
-
 /* proxy_client.request: sends a request to the client and waits for its answer. */
 static int client_request(void *ud, const char *method, cJSON *params, int timeout_ms,
                           cJSON **result, char **why)
 {
     struct server *srv = ud;
     struct outgoing o = {0}, **po;
-    struct timespec ts = after_ms(timeout_ms);
+    struct timespec ts = upstream_wall_after(timeout_ms);
     unsigned n = 0;
     char idtext[48];
     cJSON *id;
@@ -625,20 +623,6 @@ struct server *server_new(struct proxy *px, int in_fd, int out_fd, int stop_fd)
     return srv;
 }
 
-static struct timespec after_ms(int ms)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
-}
-
 int server_run(struct server *srv)
 {
     struct jsonrpc_framer *fr = jsonrpc_framer_new(srv->max_message);
@@ -685,7 +669,7 @@ int server_run(struct server *srv)
     /* Let calls in flight finish for a while, then cancel what is left. */
     pthread_mutex_lock(&srv->mu);
     srv->stopping = true;
-    ts = after_ms(SERVER_GRACE_MS);
+    ts = upstream_wall_after(SERVER_GRACE_MS);
     while (srv->workers > 0)
         if (pthread_cond_timedwait(&srv->cv, &srv->mu, &ts) != 0)
             break;
@@ -702,7 +686,7 @@ int server_run(struct server *srv)
 
 bool server_free(struct server *srv)
 {
-    struct timespec ts = after_ms(SERVER_FREE_WAIT_MS);
+    struct timespec ts = upstream_wall_after(SERVER_FREE_WAIT_MS);
 
     if (srv == NULL)
         return true;

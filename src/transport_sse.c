@@ -171,8 +171,7 @@ static int sse_start(struct transport *t, char **why)
         return ERR_IO;
     }
     st->reader_running = true;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += SSE_ENDPOINT_WAIT_MS / 1000;
+    ts = upstream_wall_after(SSE_ENDPOINT_WAIT_MS);
     pthread_mutex_lock(&st->mu);
     while (st->endpoint == NULL && !st->stream_done)
         if (pthread_cond_timedwait(&st->cv, &st->mu, &ts) != 0)

@@ -27,6 +27,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 
@@ -138,5 +139,8 @@ const char *upstream_state_name(enum upstream_state state);
 /* Monotonic and wall clocks in milliseconds, shared by the modules that keep time. */
 int64_t upstream_now_ms(void);
 int64_t upstream_wall_ms(void);
+/* The CLOCK_REALTIME instant ms milliseconds from now, for pthread_cond_timedwait() on
+ * condition variables with the default clock. */
+struct timespec upstream_wall_after(int ms);
 
 #endif
