@@ -24,6 +24,8 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "catalog.h"
 #include "config.h"
 #include "err.h"
@@ -59,19 +61,11 @@ static int setup(void **state)
     return 0;
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int teardown(void **state)
 {
     struct fixture *fx = *state;
 
-    nftw(fx->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    testutil_rm_tree(fx->dir);
     config_free(fx->cfg);
     free(fx->cache);
     free(fx->dir);

@@ -21,6 +21,8 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "err.h"
 #include "fsutil.h"
 
@@ -36,20 +38,12 @@ static int setup_dir(void **state)
     return 0;
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int teardown_dir(void **state)
 {
     char *dir = *state;
 
     chmod(dir, 0700);
-    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    testutil_rm_tree(dir);
     free(dir);
     return 0;
 }
