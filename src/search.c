@@ -55,6 +55,7 @@
 #define SEARCH_TYPO_MAX 3        /* corrections kept per unknown word */
 #define SEARCH_PREFIX_MAX 3      /* completions kept per unknown word */
 #define SEARCH_SUGGEST_KEY 96    /* bytes of a name compared by search_suggest() */
+#define SEARCH_MAX_DOCS ((1u << 24) - 1) /* struct posting.doc */
 
 enum field { F_NAME, F_SERVER, F_TITLE, F_LEAD, F_DESC, F_PARAM, F_PDESC, F_COUNT };
 
@@ -373,18 +374,22 @@ struct arena {
     size_t bytes; /* total allocated, for search_index_memory() */
 };
 
-/* Open-addressing map from a byte string to a 32-bit id; keys are borrowed. */
+/* Open-addressing map from a byte string to a 32-bit id. A slot holds only the id and a part of
+ * the key's hash: the owner of the map gives any stored id's key back through keyof (a term's
+ * text, a document's compacted name), so no key is stored twice and a slot is 8 bytes. */
+typedef const char *(*strmap_keyof)(const void *ctx, uint32_t id, size_t *len);
+
 struct strmap_slot {
-    const char *key;
-    uint32_t len;
-    uint32_t id;
-    uint64_t hash;
+    uint32_t id1;  /* id + 1; 0 marks an empty slot */
+    uint32_t hash; /* the low half of hash_bytes(key) */
 };
 
 struct strmap {
     struct strmap_slot *slot;
     size_t cap; /* power of two, or 0 */
     size_t used;
+    strmap_keyof keyof;
+    const void *ctx;
 };
 
 struct term {
@@ -399,10 +404,11 @@ struct term {
     bool destroy; /* a verb of destroy_verbs */
 };
 
+/* 8 bytes: postings are most of the index. */
 struct posting {
-    uint32_t doc;
-    float w;         /* saturated BM25F term frequency */
-    uint32_t fields; /* FIELD_BIT()s where the term occurs */
+    uint32_t doc : 24;   /* so at most SEARCH_MAX_DOCS documents */
+    uint32_t fields : 8; /* FIELD_BIT()s where the term occurs */
+    float w;             /* saturated BM25F term frequency */
 };
 
 struct affinity {
@@ -476,7 +482,7 @@ struct cache {
 };
 
 struct search_index {
-    struct search_doc *docs; /* a copy of the caller's array; the strings stay borrowed */
+    const char **names; /* per document, borrowed (see search.h) */
     size_t n;
     const struct ranking *rk; /* ranking_default */
     struct arena arena;
@@ -651,6 +657,13 @@ static void arena_free(struct arena *a)
     }
 }
 
+static void strmap_init(struct strmap *m, strmap_keyof keyof, const void *ctx)
+{
+    memset(m, 0, sizeof(*m));
+    m->keyof = keyof;
+    m->ctx = ctx;
+}
+
 /* Grows m to at least min_cap slots (a power of two), or doubles it when min_cap is 0. */
 static void strmap_grow(struct strmap *m, size_t min_cap)
 {
@@ -663,10 +676,10 @@ static void strmap_grow(struct strmap *m, size_t min_cap)
     for (size_t i = 0; i < m->cap; i++) {
         struct strmap_slot *s = &m->slot[i];
 
-        if (s->key == NULL)
+        if (s->id1 == 0)
             continue;
         size_t j = s->hash & (cap - 1);
-        while (slot[j].key != NULL)
+        while (slot[j].id1 != 0)
             j = (j + 1) & (cap - 1);
         slot[j] = *s;
     }
@@ -675,41 +688,49 @@ static void strmap_grow(struct strmap *m, size_t min_cap)
     m->cap = cap;
 }
 
+/* The slot of key, or the empty slot where it would go (m->cap > 0). */
+static struct strmap_slot *strmap_find(const struct strmap *m, const char *key, size_t len,
+                                       uint32_t h)
+{
+    size_t j = h & (m->cap - 1);
+
+    while (m->slot[j].id1 != 0) {
+        struct strmap_slot *s = &m->slot[j];
+
+        if (s->hash == h) {
+            size_t klen;
+            const char *k = m->keyof(m->ctx, s->id1 - 1, &klen);
+
+            if (klen == len && same_bytes(k, key, len))
+                return s;
+        }
+        j = (j + 1) & (m->cap - 1);
+    }
+    return &m->slot[j];
+}
+
 /* Returns the id stored for key, or UINT32_MAX. */
 static uint32_t strmap_get(const struct strmap *m, const char *key, size_t len)
 {
     if (m->cap == 0)
         return UINT32_MAX;
-    uint64_t h = hash_bytes(key, len);
-    size_t j = h & (m->cap - 1);
-    while (m->slot[j].key != NULL) {
-        const struct strmap_slot *s = &m->slot[j];
-
-        if (s->hash == h && s->len == len && same_bytes(s->key, key, len))
-            return s->id;
-        j = (j + 1) & (m->cap - 1);
-    }
-    return UINT32_MAX;
+    return strmap_find(m, key, len, (uint32_t)hash_bytes(key, len))->id1 - 1;
 }
 
-/* Stores id for key unless key is present; returns the id now stored. key is borrowed. */
+/* Stores id for key unless key is present; returns the id now stored. From now on keyof(id)
+ * must give key back. */
 static uint32_t strmap_put(struct strmap *m, const char *key, size_t len, uint32_t id)
 {
+    uint32_t h = (uint32_t)hash_bytes(key, len);
+    struct strmap_slot *s;
+
     if ((m->used + 1) * 2 > m->cap)
         strmap_grow(m, 0);
-    uint64_t h = hash_bytes(key, len);
-    size_t j = h & (m->cap - 1);
-    while (m->slot[j].key != NULL) {
-        struct strmap_slot *s = &m->slot[j];
-
-        if (s->hash == h && s->len == len && same_bytes(s->key, key, len))
-            return s->id;
-        j = (j + 1) & (m->cap - 1);
-    }
-    m->slot[j].hash = h;
-    m->slot[j].key = key;
-    m->slot[j].len = (uint32_t)len;
-    m->slot[j].id = id;
+    s = strmap_find(m, key, len, h);
+    if (s->id1 != 0)
+        return s->id1 - 1;
+    s->id1 = id + 1;
+    s->hash = h;
     m->used++;
     return id;
 }
@@ -1091,36 +1112,120 @@ static size_t normalize_token(const char *tok, size_t n, char *out)
 
 /* ------------------------------------------------------------------------ building */
 
+/* One term of one document while the index is built: how often it occurs in each field. The
+ * document is implied by where the entry sits (struct search_builder.doc_first). */
 struct raw {
     uint32_t term;
-    uint32_t doc;
     uint8_t tf[F_COUNT];
 };
+
+/* Raw entries are kept in fixed blocks, so that the ~50 per tool never get copied to a bigger
+ * array (a realloc of the whole would briefly need both). */
+#define RAW_BLOCK 4096
 
 /* Marks a stop word's term id in the token map: it is indexed in tool names only. */
 #define RAW_STOP 0x80000000u
 
-struct builder {
+/* A distinct token seen while building, and what it stands for. */
+struct tok {
+    const char *text; /* in struct search_builder.token_text */
+    uint32_t len;
+    uint32_t term; /* its term id, | RAW_STOP for a stop word */
+};
+
+/* A parameter name or description tokenized once: its terms are memo_ids[first, first+count).
+ * Known by the 64-bit hash of its text alone, so the builder keeps no copy of the text (the
+ * chance that two of a catalog's texts share a hash is about 1e-12). */
+struct memo {
+    uint64_t hash;
+    uint32_t first, count;
+};
+
+struct search_builder {
     struct search_index *idx;
-    size_t cap_terms;
-    struct strmap tokens; /* lower-cased token → term id (| RAW_STOP), each stemmed once */
+    size_t expected; /* documents announced to search_builder_new() */
+    size_t cap_terms, cap_servers;
+    struct strmap tokens; /* lower-cased token → struct tok */
+    struct tok *tok;
+    size_t ntok, cap_tok;
     struct arena token_text;
     uint32_t *last; /* per term: its raw entry in the current document, if any */
     size_t cap_last;
-    struct raw *raw;
-    size_t nraw, cap_raw;
-    size_t doc_first;   /* first raw entry of the current document */
-    uint16_t *flen;     /* per document and field: tokens */
-    size_t lead_end;    /* bytes of the description that are its first sentence */
-    struct strmap memo; /* parameter description → its slice of memo_ids */
-    uint32_t *memo_ids; /* term ids of the parameter descriptions seen so far */
-    size_t nmemo, cap_memo;
-    uint32_t *memo_span; /* per memo entry: first id and count */
-    size_t nspan, cap_span;
+    struct raw **raw; /* blocks of RAW_BLOCK */
+    size_t nraw, nblocks;
+    uint32_t *doc_first; /* per document: its first raw entry; one more at the end */
+    uint16_t *flen;      /* per document and field: tokens */
+    size_t lead_end;     /* bytes of the description that are its first sentence */
+    struct strmap memo;  /* text hash → struct memo */
+    struct memo *memos;
+    size_t nmemos, cap_memos;
+    uint32_t *memo_ids; /* term ids of the parameter texts seen so far */
+    size_t nmemo_ids, cap_memo_ids;
     bool recording;
     int field;
     uint32_t doc;
 };
+
+static struct raw *raw_at(const struct search_builder *b, size_t r)
+{
+    return &b->raw[r / RAW_BLOCK][r % RAW_BLOCK];
+}
+
+static const char *term_key(const void *ctx, uint32_t id, size_t *len)
+{
+    const struct search_index *idx = ctx;
+
+    *len = idx->terms[id].len;
+    return idx->terms[id].text;
+}
+
+static const char *tok_key(const void *ctx, uint32_t id, size_t *len)
+{
+    const struct search_builder *b = ctx;
+
+    *len = b->tok[id].len;
+    return b->tok[id].text;
+}
+
+static const char *memo_key(const void *ctx, uint32_t id, size_t *len)
+{
+    const struct search_builder *b = ctx;
+
+    *len = sizeof(b->memos[id].hash);
+    return (const char *)&b->memos[id].hash;
+}
+
+static const char *server_key(const void *ctx, uint32_t id, size_t *len)
+{
+    const struct search_index *idx = ctx;
+
+    *len = strlen(idx->servers[id]);
+    return idx->servers[id];
+}
+
+static const char *full_key(const void *ctx, uint32_t id, size_t *len)
+{
+    const struct search_index *idx = ctx;
+
+    *len = strlen(idx->info[id].key_full);
+    return idx->info[id].key_full;
+}
+
+static const char *tool_key(const void *ctx, uint32_t id, size_t *len)
+{
+    const struct search_index *idx = ctx;
+
+    *len = strlen(idx->info[id].key_tool);
+    return idx->info[id].key_tool;
+}
+
+static const char *syn_key(const void *ctx, uint32_t id, size_t *len)
+{
+    const struct search_index *idx = ctx;
+
+    *len = idx->syn[id].slen[0];
+    return idx->syn[id].stem[0];
+}
 
 static uint32_t letter_mask(const char *s, size_t n)
 {
@@ -1153,7 +1258,7 @@ static uint32_t intern(struct search_index *idx, size_t *cap, const char *s, siz
 }
 
 /* Counts one occurrence of term id in field of the current document. */
-static void count_term(struct builder *b, uint32_t id, int field)
+static void count_term(struct search_builder *b, uint32_t id, int field)
 {
     if (id >= b->cap_last) {
         size_t cap = b->cap_last ? b->cap_last * 2 : 4096;
@@ -1165,18 +1270,18 @@ static void count_term(struct builder *b, uint32_t id, int field)
             b->last[i] = UINT32_MAX;
         b->cap_last = cap;
     }
-    if (b->last[id] == UINT32_MAX || b->last[id] < b->doc_first) {
-        if (b->nraw == b->cap_raw) {
-            b->cap_raw = b->cap_raw ? b->cap_raw * 2 : 4096;
-            b->raw = xrealloc(b->raw, b->cap_raw * sizeof(*b->raw));
+    if (b->last[id] == UINT32_MAX || b->last[id] < b->doc_first[b->doc]) {
+        if (b->nraw == b->nblocks * RAW_BLOCK) {
+            b->raw = xrealloc(b->raw, (b->nblocks + 1) * sizeof(*b->raw));
+            b->raw[b->nblocks++] = xmalloc(RAW_BLOCK * sizeof(**b->raw));
         }
-        b->last[id] = (uint32_t)b->nraw;
-        memset(&b->raw[b->nraw], 0, sizeof(b->raw[0]));
-        b->raw[b->nraw].term = id;
-        b->raw[b->nraw].doc = b->doc;
-        b->nraw++;
+        struct raw *r = raw_at(b, b->nraw);
+
+        memset(r, 0, sizeof(*r));
+        r->term = id;
+        b->last[id] = (uint32_t)b->nraw++;
     }
-    uint8_t *tf = &b->raw[b->last[id]].tf[field];
+    uint8_t *tf = &raw_at(b, b->last[id])->tf[field];
     if (*tf < UINT8_MAX)
         (*tf)++;
     uint16_t *len = &b->flen[(size_t)b->doc * F_COUNT + (size_t)field];
@@ -1186,28 +1291,35 @@ static void count_term(struct builder *b, uint32_t id, int field)
 
 static void on_doc_token(void *ctx, const char *tok, size_t n, size_t pos)
 {
-    struct builder *b = ctx;
-    uint32_t id = strmap_get(&b->tokens, tok, n);
+    struct search_builder *b = ctx;
+    uint32_t e = strmap_get(&b->tokens, tok, n), id;
 
-    if (id == UINT32_MAX) {
+    if (e == UINT32_MAX) {
         char buf[SEARCH_MAX_TOKEN];
         size_t k = normalize_token(tok, n, buf);
 
         id = intern(b->idx, &b->cap_terms, buf, k);
         if (is_stop_word(tok, n))
             id |= RAW_STOP;
-        strmap_put(&b->tokens, arena_strndup(&b->token_text, tok, n), n, id);
+        if (b->ntok == b->cap_tok) {
+            b->cap_tok = b->cap_tok ? b->cap_tok * 2 : 1024;
+            b->tok = xrealloc(b->tok, b->cap_tok * sizeof(*b->tok));
+        }
+        b->tok[b->ntok] = (struct tok){arena_strndup(&b->token_text, tok, n), (uint32_t)n, id};
+        strmap_put(&b->tokens, tok, n, (uint32_t)b->ntok++);
+    } else {
+        id = b->tok[e].term;
     }
     /* Stop words say nothing in prose, but a name such as mark_all_todos_done is chosen. */
     if ((id & RAW_STOP) && b->field != F_NAME)
         return;
     id &= ~RAW_STOP;
     if (b->recording) {
-        if (b->nmemo == b->cap_memo) {
-            b->cap_memo = b->cap_memo ? b->cap_memo * 2 : 4096;
-            b->memo_ids = xrealloc(b->memo_ids, b->cap_memo * sizeof(*b->memo_ids));
+        if (b->nmemo_ids == b->cap_memo_ids) {
+            b->cap_memo_ids = b->cap_memo_ids ? b->cap_memo_ids * 2 : 4096;
+            b->memo_ids = xrealloc(b->memo_ids, b->cap_memo_ids * sizeof(*b->memo_ids));
         }
-        b->memo_ids[b->nmemo++] = id;
+        b->memo_ids[b->nmemo_ids++] = id;
     }
     count_term(b, id, b->field);
     /* The description's first sentence is read once and counted in both fields. */
@@ -1215,7 +1327,7 @@ static void on_doc_token(void *ctx, const char *tok, size_t n, size_t pos)
         count_term(b, id, F_LEAD);
 }
 
-static void add_text(struct builder *b, int field, const char *s, size_t n)
+static void add_text(struct search_builder *b, int field, const char *s, size_t n)
 {
     if (s == NULL)
         return;
@@ -1223,7 +1335,7 @@ static void add_text(struct builder *b, int field, const char *s, size_t n)
     tokenize(s, n, SEARCH_MAX_FIELD_TOKENS, on_doc_token, b);
 }
 
-static void add_str(struct builder *b, int field, const char *s)
+static void add_str(struct search_builder *b, int field, const char *s)
 {
     if (s != NULL)
         add_text(b, field, s, strlen(s));
@@ -1250,27 +1362,29 @@ static size_t lead_length(const char *s)
  * "documentId" on a hundred tools): each distinct text is tokenized once and its terms replayed
  * afterwards. The terms of a text are the same in every field but the name (where stop words
  * count), so one memo serves all the fields it is used for. */
-static void add_memo(struct builder *b, int field, const char *s)
+static void add_memo(struct search_builder *b, int field, const char *s)
 {
     size_t n = strlen(s);
-    uint32_t e = strmap_get(&b->memo, s, n);
+    uint64_t h = hash_bytes(s, n);
+    uint32_t e = strmap_get(&b->memo, (const char *)&h, sizeof(h));
 
     if (e != UINT32_MAX) {
-        for (uint32_t i = 0; i < b->memo_span[2 * (size_t)e + 1]; i++)
-            count_term(b, b->memo_ids[b->memo_span[2 * (size_t)e] + i], field);
+        const struct memo *m = &b->memos[e];
+
+        for (uint32_t i = 0; i < m->count; i++)
+            count_term(b, b->memo_ids[m->first + i], field);
         return;
     }
-    if (b->nspan == b->cap_span) {
-        b->cap_span = b->cap_span ? b->cap_span * 2 : 1024;
-        b->memo_span = xrealloc(b->memo_span, b->cap_span * 2 * sizeof(*b->memo_span));
+    if (b->nmemos == b->cap_memos) {
+        b->cap_memos = b->cap_memos ? b->cap_memos * 2 : 1024;
+        b->memos = xrealloc(b->memos, b->cap_memos * sizeof(*b->memos));
     }
-    size_t first = b->nmemo;
+    size_t first = b->nmemo_ids;
     b->recording = true;
     add_text(b, field, s, n);
     b->recording = false;
-    b->memo_span[2 * b->nspan] = (uint32_t)first;
-    b->memo_span[2 * b->nspan + 1] = (uint32_t)(b->nmemo - first);
-    strmap_put(&b->memo, s, n, (uint32_t)b->nspan++);
+    b->memos[b->nmemos] = (struct memo){h, (uint32_t)first, (uint32_t)(b->nmemo_ids - first)};
+    strmap_put(&b->memo, (const char *)&h, sizeof(h), (uint32_t)b->nmemos++);
 }
 
 /* The first members of object o named description, properties and items, as
@@ -1303,7 +1417,7 @@ static void schema_members(const cJSON *o, const cJSON **desc, const cJSON **pro
 
 /* Parameter names and descriptions of a schema's properties, and one level of nested objects
  * (also inside arrays). */
-static void add_schema(struct builder *b, const cJSON *props, int depth)
+static void add_schema(struct search_builder *b, const cJSON *props, int depth)
 {
     const cJSON *p;
     int count = 0;
@@ -1331,14 +1445,14 @@ static void add_schema(struct builder *b, const cJSON *props, int depth)
 }
 
 /* Closes the current document: counts the distinct terms of its name. */
-static void flush_doc(struct builder *b)
+static void flush_doc(struct search_builder *b)
 {
-    for (size_t i = b->doc_first; i < b->nraw; i++) {
-        if (b->raw[i].tf[F_NAME] == 0)
+    for (size_t i = b->doc_first[b->doc]; i < b->nraw; i++) {
+        if (raw_at(b, i)->tf[F_NAME] == 0)
             continue;
         b->idx->info[b->doc].name_terms++;
     }
-    b->doc_first = b->nraw;
+    b->doc_first[b->doc + 1] = (uint32_t)b->nraw;
 }
 
 /* Lower-case letters, digits and non-ASCII bytes of s, everything else dropped, so that case,
@@ -1367,9 +1481,8 @@ static const char *tool_part(const struct search_doc *d)
     return sep != NULL ? sep + 2 : (d->name != NULL ? d->name : "");
 }
 
-static void index_exact(struct search_index *idx, uint32_t doc)
+static void index_exact(struct search_index *idx, uint32_t doc, const struct search_doc *d)
 {
-    const struct search_doc *d = &idx->docs[doc];
     struct docinfo *di = &idx->info[doc];
     const char *name = d->name != NULL ? d->name : "";
     size_t n = strlen(name);
@@ -1658,65 +1771,104 @@ static struct cache *cache_new(void)
     return c;
 }
 
-struct search_index *search_index_build(const struct search_doc *docs, size_t n)
+struct search_builder *search_builder_new(size_t n)
 {
     struct search_index *idx = xcalloc(1, sizeof(*idx));
-    struct builder b = {.idx = idx};
-    size_t cap_servers = 0;
+    struct search_builder *b = xcalloc(1, sizeof(*b));
+
+    if (n > SEARCH_MAX_DOCS)
+        n = SEARCH_MAX_DOCS;
+    b->idx = idx;
+    b->expected = n;
+    idx->rk = &ranking_default;
+    idx->names = xcalloc(n ? n : 1, sizeof(*idx->names));
+    idx->info = xcalloc(n ? n : 1, sizeof(*idx->info));
+    idx->cache = cache_new();
+    strmap_init(&idx->vocab, term_key, idx);
+    strmap_init(&idx->server_map, server_key, idx);
+    strmap_init(&idx->exact_full, full_key, idx);
+    strmap_init(&idx->exact_tool, tool_key, idx);
+    strmap_init(&idx->syn_map, syn_key, idx);
+    strmap_init(&b->tokens, tok_key, b);
+    strmap_init(&b->memo, memo_key, b);
+    b->flen = xcalloc(n ? n * F_COUNT : 1, sizeof(*b->flen));
+    b->doc_first = xcalloc(n + 1, sizeof(*b->doc_first));
+    /* The maps start near the size 1,000 real tools need (about 5,000 terms, 7,000 distinct
+     * tokens and parameter texts: the vocabulary grows slower than the catalog). */
+    {
+        size_t hint = n < 1000 ? 8 * n : 8192;
+
+        strmap_grow(&idx->vocab, 2 * hint);
+        strmap_grow(&b->tokens, 2 * hint);
+        strmap_grow(&b->memo, hint);
+        strmap_grow(&idx->exact_full, 2 * n);
+        strmap_grow(&idx->exact_tool, 2 * n);
+        b->cap_terms = hint > 0 ? hint : 1;
+        idx->terms = xmalloc(b->cap_terms * sizeof(*idx->terms));
+        b->cap_last = b->cap_terms;
+        b->last = xmalloc(b->cap_last * sizeof(*b->last));
+        memset(b->last, 0xff, b->cap_last * sizeof(*b->last)); /* UINT32_MAX: no entry yet */
+    }
+    return b;
+}
+
+void search_builder_add(struct search_builder *b, const struct search_doc *d)
+{
+    struct search_index *idx = b->idx;
+    size_t i = idx->n;
+
+    if (i >= b->expected)
+        return;
+    b->doc = (uint32_t)i;
+    idx->n++;
+    idx->names[i] = d->name != NULL ? d->name : ""; /* names order ties: never NULL */
+    idx->info[i].server = server_id(idx, &b->cap_servers, d);
+    idx->server_ndocs[idx->info[i].server]++;
+    b->doc_first[i + 1] = b->doc_first[i];
+    add_str(b, F_NAME, tool_part(d));
+    add_memo(b, F_SERVER, idx->servers[idx->info[i].server]);
+    add_str(b, F_TITLE, d->title);
+    if (d->description != NULL) {
+        b->lead_end = lead_length(d->description);
+        add_str(b, F_DESC, d->description);
+    }
+    if (d->input_schema != NULL)
+        add_schema(b, cJSON_GetObjectItemCaseSensitive(d->input_schema, "properties"), 0);
+    flush_doc(b);
+    index_exact(idx, (uint32_t)i, d);
+}
+
+/* Frees what only building needed. */
+static void builder_free(struct search_builder *b)
+{
+    free(b->tokens.slot);
+    free(b->tok);
+    free(b->memo.slot);
+    free(b->memos);
+    free(b->memo_ids);
+    arena_free(&b->token_text);
+    free(b->last);
+    for (size_t k = 0; k < b->nblocks; k++)
+        free(b->raw[k]);
+    free(b->raw);
+    free(b->doc_first);
+    free(b->flen);
+    free(b);
+}
+
+struct search_index *search_builder_finish(struct search_builder *b)
+{
+    struct search_index *idx = b->idx;
+    size_t n = idx->n;
     double avg[F_COUNT] = {0};
     uint32_t **name_servers = NULL, *nname = NULL;
 
-    idx->docs = xmalloc((n ? n : 1) * sizeof(*idx->docs));
-    if (n > 0)
-        memcpy(idx->docs, docs, n * sizeof(*docs));
-    for (size_t i = 0; i < n; i++)
-        if (idx->docs[i].name == NULL)
-            idx->docs[i].name = ""; /* names order ties: never NULL */
-    docs = idx->docs;
-    idx->n = n;
-    idx->rk = &ranking_default;
-    idx->info = xcalloc(n ? n : 1, sizeof(*idx->info));
-    idx->cache = cache_new();
-    b.flen = xcalloc(n ? n * F_COUNT : 1, sizeof(*b.flen));
-    /* A tool has 45 distinct terms on average in the real catalogs: start near that, so the
-     * array of (term, document) pairs is not copied over and over as it grows. The maps start
-     * at the size 1,000 real tools need (the vocabulary grows slower than the catalog). */
-    b.cap_raw = n > 0 ? 48 * n : 1;
-    b.raw = xmalloc(b.cap_raw * sizeof(*b.raw));
-    {
-        size_t hint = n < 1000 ? 16 * n : 16384;
-
-        strmap_grow(&idx->vocab, hint);
-        strmap_grow(&b.tokens, hint);
-        strmap_grow(&b.memo, hint / 2);
-        b.cap_terms = hint / 2 > 0 ? hint / 2 : 1;
-        idx->terms = xmalloc(b.cap_terms * sizeof(*idx->terms));
-        b.cap_last = b.cap_terms;
-        b.last = xmalloc(b.cap_last * sizeof(*b.last));
-        memset(b.last, 0xff, b.cap_last * sizeof(*b.last)); /* UINT32_MAX: no entry yet */
-        b.cap_memo = 16 * (n > 0 ? n : 1);
-        b.memo_ids = xmalloc(b.cap_memo * sizeof(*b.memo_ids));
-    }
-
-    for (size_t i = 0; i < n; i++) {
-        const struct search_doc *d = &docs[i];
-
-        b.doc = (uint32_t)i;
-        idx->info[i].server = server_id(idx, &cap_servers, d);
-        idx->server_ndocs[idx->info[i].server]++;
-        add_str(&b, F_NAME, tool_part(d));
-        add_memo(&b, F_SERVER, idx->servers[idx->info[i].server]);
-        add_str(&b, F_TITLE, d->title);
-        if (d->description != NULL) {
-            b.lead_end = lead_length(d->description);
-            add_str(&b, F_DESC, d->description);
-        }
-        if (d->input_schema != NULL)
-            add_schema(&b, cJSON_GetObjectItemCaseSensitive(d->input_schema, "properties"), 0);
-        flush_doc(&b);
-        index_exact(idx, (uint32_t)i);
-    }
-
+    /* The tokens and parameter texts are no longer looked up: free their maps before the
+     * postings are allocated, so that both never take memory at once. */
+    free(b->tokens.slot);
+    b->tokens.slot = NULL;
+    free(b->memo.slot);
+    b->memo.slot = NULL;
     for (size_t i = 0; i < NDESTROY; i++) {
         char buf[SEARCH_MAX_TOKEN];
         size_t k = strlen(destroy_verbs[i]);
@@ -1727,18 +1879,19 @@ struct search_index *search_index_build(const struct search_doc *docs, size_t n)
         if (t != UINT32_MAX)
             idx->terms[t].destroy = true;
     }
-    for (size_t r = 0; r < b.nraw; r++)
-        if (b.raw[r].tf[F_NAME] > 0 && idx->terms[b.raw[r].term].destroy)
-            idx->info[b.raw[r].doc].destroy = true;
+    for (size_t d = 0; d < n; d++)
+        for (size_t r = b->doc_first[d]; r < b->doc_first[d + 1]; r++)
+            if (raw_at(b, r)->tf[F_NAME] > 0 && idx->terms[raw_at(b, r)->term].destroy)
+                idx->info[d].destroy = true;
 
     /* BM25F: normalize each field by its length against that field's average. */
     for (size_t i = 0; i < n; i++)
         for (int f = 0; f < F_COUNT; f++)
-            avg[f] += b.flen[i * F_COUNT + (size_t)f];
+            avg[f] += b->flen[i * F_COUNT + (size_t)f];
     for (int f = 0; f < F_COUNT; f++)
         avg[f] = n ? avg[f] / (double)n : 0.0;
-    for (size_t r = 0; r < b.nraw; r++)
-        idx->terms[b.raw[r].term].df++;
+    for (size_t r = 0; r < b->nraw; r++)
+        idx->terms[raw_at(b, r)->term].df++;
     uint32_t off = 0;
     for (size_t t = 0; t < idx->nterms; t++) {
         struct term *tm = &idx->terms[t];
@@ -1748,35 +1901,36 @@ struct search_index *search_index_build(const struct search_doc *docs, size_t n)
         tm->idf = (float)log(1.0 + ((double)n - tm->df + 0.5) / (tm->df + 0.5));
         tm->df = 0; /* refilled below as the fill cursor */
     }
-    idx->npost = b.nraw;
-    idx->post = xmalloc((b.nraw ? b.nraw : 1) * sizeof(*idx->post));
-    /* The length norm of each field of each document, computed once rather than per term. */
-    double *norms = xmalloc((n ? n * F_COUNT : 1) * sizeof(*norms));
-    for (size_t i = 0; i < n * F_COUNT; i++) {
-        size_t f = i % F_COUNT;
-        double len = b.flen[i];
+    idx->npost = b->nraw;
+    idx->post = xmalloc((b->nraw ? b->nraw : 1) * sizeof(*idx->post));
+    for (size_t d = 0; d < n; d++) {
+        double norm[F_COUNT];
 
-        norms[i] = avg[f] > 0 ? 1.0 - idx->rk->b[f] + idx->rk->b[f] * len / avg[f] : 1.0;
-    }
-    for (size_t r = 0; r < b.nraw; r++) {
-        const struct raw *rw = &b.raw[r];
-        struct term *tm = &idx->terms[rw->term];
-        const double *norm = &norms[(size_t)rw->doc * F_COUNT];
-        double tf = 0.0;
-        uint32_t fields = 0;
-
+        /* The length norm of each field of the document, computed once rather than per term. */
         for (int f = 0; f < F_COUNT; f++) {
-            if (rw->tf[f] == 0)
-                continue;
-            tf += idx->rk->weight[f] * (double)rw->tf[f] / norm[f];
-            fields |= FIELD_BIT(f);
+            double len = b->flen[d * F_COUNT + (size_t)f];
+
+            norm[f] = avg[f] > 0 ? 1.0 - idx->rk->b[f] + idx->rk->b[f] * len / avg[f] : 1.0;
         }
-        struct posting *p = &idx->post[tm->post + tm->df++];
-        p->doc = rw->doc;
-        p->w = (float)(tf * (idx->rk->k1 + 1.0) / (tf + idx->rk->k1));
-        p->fields = fields;
+        for (size_t r = b->doc_first[d]; r < b->doc_first[d + 1]; r++) {
+            const struct raw *rw = raw_at(b, r);
+            struct term *tm = &idx->terms[rw->term];
+            double tf = 0.0;
+            uint32_t fields = 0;
+
+            for (int f = 0; f < F_COUNT; f++) {
+                if (rw->tf[f] == 0)
+                    continue;
+                tf += idx->rk->weight[f] * (double)rw->tf[f] / norm[f];
+                fields |= FIELD_BIT(f);
+            }
+            struct posting *p = &idx->post[tm->post + tm->df++];
+            p->doc = (uint32_t)d;
+            p->w = (float)(tf * (idx->rk->k1 + 1.0) / (tf + idx->rk->k1));
+            p->fields = fields;
+        }
     }
-    free(norms);
+    builder_free(b);
 
     name_servers = xcalloc(idx->nterms ? idx->nterms : 1, sizeof(*name_servers));
     nname = xcalloc(idx->nterms ? idx->nterms : 1, sizeof(*nname));
@@ -1796,7 +1950,7 @@ struct search_index *search_index_build(const struct search_doc *docs, size_t n)
     idx->terms = xrealloc(idx->terms, (idx->nterms ? idx->nterms : 1) * sizeof(*idx->terms));
 
     idx->base_bytes =
-        sizeof(*idx) + sizeof(*idx->cache) + idx->arena.bytes + n * sizeof(*idx->docs) +
+        sizeof(*idx) + sizeof(*idx->cache) + idx->arena.bytes + n * sizeof(*idx->names) +
         idx->nterms * sizeof(*idx->terms) + idx->npost * sizeof(*idx->post) +
         idx->naff * sizeof(*idx->aff) + n * sizeof(*idx->info) +
         idx->nservers * (sizeof(*idx->servers) + sizeof(*idx->server_ndocs)) +
@@ -1806,15 +1960,16 @@ struct search_index *search_index_build(const struct search_doc *docs, size_t n)
         (idx->vocab.cap + idx->server_map.cap + idx->exact_full.cap + idx->exact_tool.cap +
          idx->syn_map.cap) *
             sizeof(struct strmap_slot);
-    free(b.tokens.slot);
-    free(b.memo.slot);
-    free(b.memo_ids);
-    free(b.memo_span);
-    arena_free(&b.token_text);
-    free(b.last);
-    free(b.raw);
-    free(b.flen);
     return idx;
+}
+
+struct search_index *search_index_build(const struct search_doc *docs, size_t n)
+{
+    struct search_builder *b = search_builder_new(n);
+
+    for (size_t i = 0; i < n; i++)
+        search_builder_add(b, &docs[i]);
+    return search_builder_finish(b);
 }
 
 static void scratch_free(struct scratch *s)
@@ -1856,7 +2011,7 @@ void search_index_free(struct search_index *idx)
     pthread_mutex_destroy(&c->lock);
     free(c);
     arena_free(&idx->arena);
-    free(idx->docs);
+    free(idx->names);
     free(idx->terms);
     free(idx->post);
     free(idx->aff);
@@ -2588,7 +2743,7 @@ static bool ranks_before(const struct search_index *idx, const struct ranked *a,
 {
     if (a->score != b->score)
         return a->score > b->score;
-    int c = strcmp(idx->docs[a->doc].name, idx->docs[b->doc].name);
+    int c = strcmp(idx->names[a->doc], idx->names[b->doc]);
     return c != 0 ? c < 0 : a->doc < b->doc;
 }
 
@@ -2824,7 +2979,7 @@ static int cmp_doc_name(const void *a, const void *b, void *ctx)
 {
     const struct search_index *idx = ctx;
 
-    return strcmp(idx->docs[*(const uint32_t *)a].name, idx->docs[*(const uint32_t *)b].name);
+    return strcmp(idx->names[*(const uint32_t *)a], idx->names[*(const uint32_t *)b]);
 }
 
 /* Documents whose name (with or without the server prefix) the query spells; at most cap. */

@@ -5,15 +5,16 @@
  * bounded query cache that belongs to the index (dropped with it, so a catalog change can never
  * serve a stale ranking).
  *
- * Threads: search_index_build() may run on any thread. Once built, an index is shared read-only:
+ * Threads: an index may be built on any thread. Once built, an index is shared read-only:
  * search_query() and search_suggest() may be called from any number of threads at once (the
  * query cache inside is guarded by its own lock). search_index_free() is called once, by the
  * owner, when no other thread can still use the index.
  *
- * Memory: the index copies the search_doc array it is built from, but borrows the strings and
- * the cJSON schema each search_doc points to; the caller keeps those alive until
- * search_index_free() (the array itself may be freed as soon as search_index_build() returns).
- * Everything else the index allocates it frees itself. Allocation failure aborts (xmem.h).
+ * Memory: the index borrows each document's name and server (struct search_doc), which the
+ * caller keeps alive until search_index_free(); it reads the other fields while the document is
+ * added and keeps only its terms, so those may be freed as soon as search_builder_add() returns.
+ * A search_doc array given to search_index_build() may be freed when it returns. Everything
+ * else the index allocates it frees itself. Allocation failure aborts (xmem.h).
  */
 #ifndef MCPZIP_SEARCH_H
 #define MCPZIP_SEARCH_H
@@ -26,8 +27,8 @@ struct search_index;
 
 /* One tool as the index sees it. Every pointer is borrowed (see above). */
 struct search_doc {
-    const char *name;          /* routed name, "server__tool" */
-    const char *server;        /* the server part of name */
+    const char *name;          /* routed name, "server__tool"; kept */
+    const char *server;        /* the server part of name; kept */
     const char *tool;          /* the tool's own name as the upstream gave it */
     const char *title;         /* tool title or annotations.title; NULL when absent */
     const char *description;   /* NULL when absent */
@@ -45,6 +46,18 @@ struct search_hit {
  * words, schemas at 64 parameters per level and one level of nesting).
  */
 struct search_index *search_index_build(const struct search_doc *docs, size_t n);
+
+/*
+ * The same, one document at a time, so a caller can hand over documents it parses one by one
+ * and frees at once: search_builder_new(n), then search_builder_add() for documents 0, 1, ...
+ * n-1 in order (further ones are ignored; fewer are fine), then search_builder_finish(), which
+ * frees the builder and returns the index. A hit's doc is the position of its search_doc in
+ * that order. At most 16,777,215 documents.
+ */
+struct search_builder;
+struct search_builder *search_builder_new(size_t n);
+void search_builder_add(struct search_builder *b, const struct search_doc *doc);
+struct search_index *search_builder_finish(struct search_builder *b);
 
 /* Frees the index and its query cache. search_index_free(NULL) is a no-op. */
 void search_index_free(struct search_index *idx);

@@ -562,6 +562,50 @@ static void test_docs_array_copied(void **state)
     search_index_free(idx);
 }
 
+/* A document added to a builder may be freed right after: the index keeps only its terms, and
+ * ranks exactly as an index built from the whole array at once. */
+static void test_builder_transient_docs(void **state)
+{
+    struct fixture *f = *state;
+    static const char *const queries[] = {"create an issue", "send email to recipient",
+                                          "importance", "weather", "ping", "mail"};
+    struct search_builder *b = search_builder_new(NTOOLS + 1);
+    struct search_index *idx;
+
+    for (size_t i = 0; i < NTOOLS; i++) {
+        struct search_doc d = f->docs[i];
+        char *tool = d.tool ? xstrdup(d.tool) : NULL;
+        char *desc = d.description ? xstrdup(d.description) : NULL;
+        char *title = d.title ? xstrdup(d.title) : NULL;
+        char *text = d.input_schema ? cJSON_PrintUnformatted(d.input_schema) : NULL;
+        cJSON *schema = text ? cJSON_Parse(text) : NULL;
+
+        d.tool = tool;
+        d.description = desc;
+        d.title = title;
+        d.input_schema = schema;
+        search_builder_add(b, &d);
+        /* Poison what was read, so a kept pointer would change the results below. */
+        if (desc != NULL)
+            memset(desc, 'x', strlen(desc));
+        free(tool);
+        free(desc);
+        free(title);
+        free(text);
+        cJSON_Delete(schema);
+    }
+    idx = search_builder_finish(b);
+    for (size_t q = 0; q < sizeof(queries) / sizeof(queries[0]); q++) {
+        struct search_hit a[10], c[10];
+        size_t na = search_query(f->idx, queries[q], NULL, a, 10);
+        size_t nc = search_query(idx, queries[q], NULL, c, 10);
+
+        assert_true(na > 0);
+        assert_same_hits(a, na, c, nc);
+    }
+    search_index_free(idx);
+}
+
 static void test_memory_reported(void **state)
 {
     struct fixture *f = *state;
@@ -597,6 +641,7 @@ int main(void)
         cmocka_unit_test(test_empty_index),
         cmocka_unit_test(test_sparse_docs),
         cmocka_unit_test(test_docs_array_copied),
+        cmocka_unit_test(test_builder_transient_docs),
         cmocka_unit_test(test_memory_reported),
     };
 
