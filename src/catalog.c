@@ -1,13 +1,28 @@
 /*
  * catalog.c - merged tool catalog, snapshots and the cache file; see catalog.h.
+ *
+ * DESIGN (where definitions live). A list (struct catalog_list) holds its tools' names and a
+ * struct defs saying where each definition is: at an offset of an open cache file, or in one
+ * block of memory. A struct defs never changes once published; catalog_save() writes every
+ * list to a new file and then swaps each list's defs for one pointing into that file (under the
+ * list's own lock), so readers that took a reference to the old defs finish with it undisturbed.
+ * The descriptor of the file that was loaded or written stays open for as long as a list points
+ * into it: the file is only ever replaced by rename, never changed in place, so what is read
+ * back is what was checked or written. Should someone change it in place anyway, a definition
+ * that no longer parses is reported as such, never trusted.
  */
 #include "catalog.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "buf.h"
 #include "err.h"
 #include "fsutil.h"
 #include "json.h"
@@ -16,18 +31,39 @@
 #include "xmem.h"
 
 #define CATALOG_FORMAT "mcpzip-catalog"
-#define CATALOG_VERSION 1
-#define CATALOG_MAX_FILE (512u * 1024u * 1024u)
+#define CATALOG_VERSION 2
+#define CATALOG_MAX_FILE (512ull * 1024u * 1024u)
+#define CATALOG_MAX_SUMMARY (4u * 1024u * 1024u) /* the first line */
+#define CATALOG_MAX_DEF (16u * 1024u * 1024u)    /* one tool's definition */
+#define CATALOG_IO_CHUNK 65536
 
-/* One server's tool array, shared by every snapshot that shows it. */
-struct shared_tools {
-    cJSON *tools;
+/* A cache file definitions are read back from. */
+struct cache_file {
+    unsigned refs; /* atomic */
+    int fd;
+};
+
+/* Where the definitions of one list are. Immutable once published. */
+struct defs {
+    unsigned refs;           /* atomic */
+    struct cache_file *file; /* NULL: they are in mem */
+    char *mem;
+    uint64_t *off; /* per tool: offset in the file or in mem */
+    uint32_t *len; /* per tool: bytes */
+};
+
+struct catalog_list {
     unsigned refs; /* guarded by the catalog's lock */
+    size_t n;
+    char *names;        /* the tools' own names, NUL-terminated, back to back */
+    uint32_t *name_off; /* per tool: its name in names */
+    pthread_mutex_t mu; /* guards defs */
+    struct defs *defs;
 };
 
 struct entry {
     const char *name; /* borrowed from the config */
-    struct shared_tools *tools;
+    struct catalog_list *tools;
     long summary_count; /* tool count from the cache summary, -1 when unknown */
     bool live, stale;
     int64_t refreshed_at;
@@ -42,7 +78,8 @@ struct snap_core {
     uint64_t tools_version;     /* the catalog's tools_version it was built from */
     struct catalog_tool *tools; /* sorted by name */
     size_t ntools;
-    struct shared_tools **held; /* one per server, may be NULL */
+    char *names;                /* the routed names, back to back */
+    struct catalog_list **held; /* one per server, may be NULL */
     size_t nheld;
     pthread_mutex_t index_mu;   /* builds the index once */
     struct search_index *index; /* NULL until catalog_index() */
@@ -72,6 +109,306 @@ struct catalog {
     bool loader_started;
 };
 
+/* ------------------------------------------------------------------ definitions and lists */
+
+static struct cache_file *file_new(int fd)
+{
+    struct cache_file *f = xcalloc(1, sizeof(*f));
+
+    f->fd = fd;
+    f->refs = 1;
+    return f;
+}
+
+static void file_ref(struct cache_file *f)
+{
+    __atomic_add_fetch(&f->refs, 1, __ATOMIC_RELAXED);
+}
+
+static void file_unref(struct cache_file *f)
+{
+    if (f != NULL && __atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+        close(f->fd);
+        free(f);
+    }
+}
+
+static struct defs *defs_new(size_t n, struct cache_file *file)
+{
+    struct defs *d = xcalloc(1, sizeof(*d));
+
+    d->refs = 1;
+    d->file = file;
+    if (file != NULL)
+        file_ref(file);
+    d->off = xcalloc(n + 1, sizeof(*d->off));
+    d->len = xcalloc(n + 1, sizeof(*d->len));
+    return d;
+}
+
+static void defs_unref(struct defs *d)
+{
+    if (d == NULL || __atomic_sub_fetch(&d->refs, 1, __ATOMIC_ACQ_REL) > 0)
+        return;
+    file_unref(d->file);
+    free(d->mem);
+    free(d->off);
+    free(d->len);
+    free(d);
+}
+
+/* The list's current defs, with a reference held for the caller. */
+static struct defs *defs_get(const struct catalog_list *list)
+{
+    struct catalog_list *l = (struct catalog_list *)list;
+    struct defs *d;
+
+    pthread_mutex_lock(&l->mu);
+    d = l->defs;
+    __atomic_add_fetch(&d->refs, 1, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&l->mu);
+    return d;
+}
+
+/* Reads exactly len bytes at off. */
+static int read_at(int fd, uint64_t off, char *dst, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = pread(fd, dst, len, (off_t)off);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return ERR_IO;
+        dst += n;
+        off += (uint64_t)n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Copies definition i into *buf (grown as needed, NUL-terminated). Returns its length, or -1
+ * when it cannot be read back. */
+static long defs_copy(const struct defs *d, size_t i, char **buf, size_t *cap)
+{
+    size_t len = d->len[i];
+
+    if (*cap < len + 1) {
+        *cap = len + 1 > 256 ? len + 1 : 256;
+        *buf = xrealloc(*buf, *cap);
+    }
+    if (d->file == NULL)
+        memcpy(*buf, d->mem + d->off[i], len);
+    else if (read_at(d->file->fd, d->off[i], *buf, len) != 0)
+        return -1;
+    (*buf)[len] = '\0';
+    return (long)len;
+}
+
+const char *catalog_list_name(const struct catalog_list *list, size_t i)
+{
+    return list->names + list->name_off[i];
+}
+
+/* Reads definition i of list back and parses it; NULL when it is gone or is no longer the
+ * tool it was (the cache file was changed on disk under us). */
+static cJSON *list_def(const struct catalog_list *list, size_t i, char **buf, size_t *cap)
+{
+    struct defs *d = defs_get(list);
+    long len = defs_copy(d, i, buf, cap);
+    cJSON *def = len >= 0 ? json_parse(*buf, (size_t)len, NULL) : NULL;
+    const char *name = json_get_str(def, "name");
+
+    defs_unref(d);
+    if (name == NULL || strcmp(name, catalog_list_name(list, i)) != 0) {
+        cJSON_Delete(def);
+        return NULL;
+    }
+    return def;
+}
+
+cJSON *catalog_tool_def(const struct catalog_tool *t, char **why)
+{
+    char *buf = NULL;
+    size_t cap = 0;
+    cJSON *def = list_def(t->list, t->index, &buf, &cap);
+
+    free(buf);
+    if (def == NULL && why != NULL)
+        *why = xasprintf("the definition of %s cannot be read back from the catalog cache (the "
+                         "file was changed on disk); run proxy_refresh to load it again",
+                         t->name);
+    return def;
+}
+
+size_t catalog_tool_size(const struct catalog_tool *t)
+{
+    struct defs *d = defs_get(t->list);
+    size_t len = d->len[t->index];
+
+    defs_unref(d);
+    return len;
+}
+
+/* A list being put together: names, and where each definition is. */
+struct list_build {
+    struct buf names; /* NUL-terminated names, back to back */
+    uint32_t *name_off;
+    uint64_t *off;
+    uint32_t *len;
+    size_t n, cap;
+    struct buf mem; /* the definitions, for a list held in memory */
+};
+
+static void lb_add(struct list_build *lb, const char *name, uint64_t off, uint32_t len)
+{
+    if (lb->n == lb->cap) {
+        lb->cap = lb->cap ? lb->cap * 2 : 16;
+        lb->name_off = xrealloc(lb->name_off, lb->cap * sizeof(*lb->name_off));
+        lb->off = xrealloc(lb->off, lb->cap * sizeof(*lb->off));
+        lb->len = xrealloc(lb->len, lb->cap * sizeof(*lb->len));
+    }
+    lb->name_off[lb->n] = (uint32_t)lb->names.len;
+    lb->off[lb->n] = off;
+    lb->len[lb->n] = len;
+    lb->n++;
+    buf_append(&lb->names, name, strlen(name) + 1);
+}
+
+static void lb_clear(struct list_build *lb)
+{
+    buf_free(&lb->names);
+    buf_free(&lb->mem);
+    free(lb->name_off);
+    free(lb->off);
+    free(lb->len);
+    memset(lb, 0, sizeof(*lb));
+}
+
+static int cmp_by_name(const void *a, const void *b, void *ctx)
+{
+    const struct list_build *lb = ctx;
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    int c = strcmp(lb->names.s + lb->name_off[x], lb->names.s + lb->name_off[y]);
+
+    return c != 0 ? c : (x > y) - (x < y);
+}
+
+/* Turns lb (emptied) into a list whose definitions are in file, or in lb->mem when file is
+ * NULL. Later duplicates of a name are dropped: routing needs names unique per server. */
+static struct catalog_list *lb_finish(struct list_build *lb, const char *server,
+                                      struct cache_file *file)
+{
+    struct catalog_list *l = xcalloc(1, sizeof(*l));
+    uint32_t *order = xmalloc((lb->n + 1) * sizeof(*order));
+    bool *drop = xcalloc(lb->n + 1, sizeof(*drop));
+    size_t i, k = 0;
+
+    for (i = 0; i < lb->n; i++)
+        order[i] = (uint32_t)i;
+    qsort_r(order, lb->n, sizeof(*order), cmp_by_name, lb);
+    for (i = 1; i < lb->n; i++)
+        if (strcmp(lb->names.s + lb->name_off[order[i]],
+                   lb->names.s + lb->name_off[order[i - 1]]) == 0) {
+            drop[order[i]] = true;
+            LOG_WARN("[%s] lists tool \"%s\" twice; the second is ignored", server,
+                     lb->names.s + lb->name_off[order[i]]);
+        }
+    l->refs = 1;
+    pthread_mutex_init(&l->mu, NULL);
+    l->defs = defs_new(lb->n, file);
+    for (i = 0; i < lb->n; i++) {
+        if (drop[i])
+            continue;
+        lb->name_off[k] = lb->name_off[i];
+        l->defs->off[k] = lb->off[i];
+        l->defs->len[k] = lb->len[i];
+        k++;
+    }
+    l->n = k;
+    l->names = lb->names.s != NULL ? buf_take(&lb->names) : xstrdup("");
+    l->name_off = lb->name_off;
+    lb->name_off = NULL;
+    if (file == NULL)
+        l->defs->mem = lb->mem.s != NULL ? xrealloc(buf_take(&lb->mem), lb->mem.len + 1)
+                                         : xstrdup("");
+    free(order);
+    free(drop);
+    lb_clear(lb);
+    return l;
+}
+
+/* Builds a list held in memory from a tools array as an upstream sent it. */
+static struct catalog_list *list_from_json(const char *server, const cJSON *tools)
+{
+    struct list_build lb = {0};
+    const cJSON *t;
+
+    cJSON_ArrayForEach (t, tools) {
+        const char *name = json_get_str(t, "name");
+        char *text;
+        size_t len;
+
+        if (name == NULL)
+            continue;
+        text = json_print(t);
+        len = strlen(text);
+        if (len > CATALOG_MAX_DEF) {
+            LOG_WARN("[%s] tool \"%s\" has a definition of %zu bytes; tools over %u bytes are "
+                     "ignored",
+                     server, name, len, CATALOG_MAX_DEF);
+        } else {
+            lb_add(&lb, name, lb.mem.len, (uint32_t)len);
+            buf_append(&lb.mem, text, len);
+        }
+        free(text);
+    }
+    return lb_finish(&lb, server, NULL);
+}
+
+static void list_free(struct catalog_list *l)
+{
+    defs_unref(l->defs);
+    pthread_mutex_destroy(&l->mu);
+    free(l->names);
+    free(l->name_off);
+    free(l);
+}
+
+/* Drops a reference (the catalog's lock held, or the list never shared). */
+static void list_unref(struct catalog_list *l)
+{
+    if (l != NULL && --l->refs == 0)
+        list_free(l);
+}
+
+/* True when a (any backing) and b (in memory) list the same tools with the same definitions. */
+static bool same_list(const struct catalog_list *a, const struct catalog_list *b)
+{
+    struct defs *da, *db;
+    char *buf = NULL;
+    size_t cap = 0, i;
+    bool same = a->n == b->n;
+
+    for (i = 0; same && i < a->n; i++)
+        same = strcmp(catalog_list_name(a, i), catalog_list_name(b, i)) == 0;
+    if (!same)
+        return false;
+    da = defs_get(a);
+    db = defs_get(b);
+    for (i = 0; same && i < a->n; i++) {
+        long len = da->len[i] == db->len[i] ? defs_copy(da, i, &buf, &cap) : -1;
+
+        same = len >= 0 && memcmp(buf, db->mem + db->off[i], (size_t)len) == 0;
+    }
+    defs_unref(da);
+    defs_unref(db);
+    free(buf);
+    return same;
+}
+
+/* ------------------------------------------------------------------ the catalog */
+
 char *catalog_cache_path(const char *config_path)
 {
     const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
@@ -89,23 +426,6 @@ static struct entry *find_entry(struct catalog *cat, const char *name)
         if (strcmp(cat->entries[i].name, name) == 0)
             return &cat->entries[i];
     return NULL;
-}
-
-static void shared_unref(struct shared_tools *st)
-{
-    if (st != NULL && --st->refs == 0) {
-        cJSON_Delete(st->tools);
-        free(st);
-    }
-}
-
-static struct shared_tools *shared_new(cJSON *tools)
-{
-    struct shared_tools *st = xcalloc(1, sizeof(*st));
-
-    st->tools = tools;
-    st->refs = 1;
-    return st;
 }
 
 struct catalog *catalog_new(const struct config *cfg, const char *cache_path)
@@ -136,11 +456,10 @@ static void core_unref(struct snap_core *core)
     for (i = 0; i < core->ntools * CATALOG_TEXT_SLOTS; i++)
         free(core->texts[i]);
     free(core->texts);
-    for (i = 0; i < core->ntools; i++)
-        free(core->tools[i].name);
+    free(core->names);
     free(core->tools);
     for (i = 0; i < core->nheld; i++)
-        shared_unref(core->held[i]);
+        list_unref(core->held[i]);
     free(core->held);
     free(core);
 }
@@ -163,7 +482,7 @@ void catalog_free(struct catalog *cat)
     if (cat->current != NULL && --cat->current->refs == 0)
         snap_free(cat->current);
     for (size_t i = 0; i < cat->nentries; i++) {
-        shared_unref(cat->entries[i].tools);
+        list_unref(cat->entries[i].tools);
         free(cat->entries[i].last_error);
     }
     free(cat->entries);
@@ -182,32 +501,39 @@ static int cmp_tool(const void *a, const void *b)
 static struct snap_core *build_core(struct catalog *cat)
 {
     struct snap_core *core = xcalloc(1, sizeof(*core));
-    size_t i, n = 0, total = 0;
-    const cJSON *tool;
+    size_t i, j, n = 0, total = 0, bytes = 1, pos = 0;
 
     core->refs = 1;
     core->tools_version = cat->tools_version;
     core->nheld = cat->nentries;
     core->held = xcalloc(cat->nentries + 1, sizeof(*core->held));
     for (i = 0; i < cat->nentries; i++) {
-        struct shared_tools *st = cat->entries[i].tools;
+        struct catalog_list *l = cat->entries[i].tools;
 
-        if (st != NULL) {
-            st->refs++;
-            core->held[i] = st;
-            total += (size_t)cJSON_GetArraySize(st->tools);
-        }
+        if (l == NULL)
+            continue;
+        l->refs++;
+        core->held[i] = l;
+        total += l->n;
+        for (j = 0; j < l->n; j++)
+            bytes += strlen(cat->entries[i].name) + 2 + strlen(catalog_list_name(l, j)) + 1;
     }
+    /* One block for every routed name: a thousand small allocations cost more than the names. */
+    core->names = xmalloc(bytes);
     core->tools = xcalloc(total + 1, sizeof(*core->tools));
     for (i = 0; i < cat->nentries; i++) {
-        if (core->held[i] == NULL)
-            continue;
-        cJSON_ArrayForEach (tool, core->held[i]->tools) {
-            struct catalog_tool *ct = &core->tools[n++];
+        const struct catalog_list *l = core->held[i];
 
-            ct->name = xasprintf("%s__%s", cat->entries[i].name, json_get_str(tool, "name"));
+        for (j = 0; l != NULL && j < l->n; j++) {
+            struct catalog_tool *ct = &core->tools[n++];
+            int w = snprintf(core->names + pos, bytes - pos, "%s__%s", cat->entries[i].name,
+                             catalog_list_name(l, j));
+
+            ct->name = core->names + pos;
             ct->server = cat->entries[i].name;
-            ct->def = tool;
+            ct->list = l;
+            ct->index = j;
+            pos += (size_t)w + 1;
         }
     }
     core->ntools = n;
@@ -248,8 +574,8 @@ static struct snap_priv *build(struct catalog *cat)
         cs->refreshed_at = e->refreshed_at;
         cs->last_error = e->last_error ? xstrdup(e->last_error) : NULL;
         if (sp->core->held[i] != NULL) {
-            cs->tools = sp->core->held[i]->tools;
-            cs->ntools = (size_t)cJSON_GetArraySize(cs->tools);
+            cs->list = sp->core->held[i];
+            cs->ntools = cs->list->n;
         }
     }
     return sp;
@@ -260,10 +586,13 @@ const char *catalog_text(struct catalog_snap *snap, size_t tool, unsigned slot, 
     struct snap_core *core = ((struct snap_priv *)snap)->core;
     char **cell = &core->texts[tool * CATALOG_TEXT_SLOTS + slot];
     char *text = __atomic_load_n(cell, __ATOMIC_ACQUIRE), *expected = NULL;
+    cJSON *def;
 
     if (text != NULL)
         return text;
-    text = fmt(snap->tools[tool].name, snap->tools[tool].def);
+    def = catalog_tool_def(&snap->tools[tool], NULL);
+    text = fmt(snap->tools[tool].name, def);
+    cJSON_Delete(def);
     /* Two threads may format the same tool at once; the first to publish wins. */
     if (!__atomic_compare_exchange_n(cell, &expected, text, false, __ATOMIC_ACQ_REL,
                                      __ATOMIC_ACQUIRE)) {
@@ -282,31 +611,44 @@ bool catalog_all_ready(const struct catalog_snap *snap)
     return true;
 }
 
+/* Reads every definition back, one at a time, and hands it to the index builder. */
+static struct search_index *build_index(const struct catalog_snap *snap)
+{
+    struct search_builder *b = search_builder_new(snap->ntools);
+    char *buf = NULL;
+    size_t cap = 0, unreadable = 0;
+
+    for (size_t i = 0; i < snap->ntools; i++) {
+        const struct catalog_tool *t = &snap->tools[i];
+        cJSON *def = list_def(t->list, t->index, &buf, &cap);
+        const char *title = json_get_str(def, "title");
+        struct search_doc doc = {.name = t->name, .server = t->server};
+
+        if (title == NULL)
+            title = json_get_str(json_get_obj(def, "annotations"), "title");
+        doc.tool = catalog_list_name(t->list, t->index);
+        doc.title = title;
+        doc.description = json_get_str(def, "description");
+        doc.input_schema = json_get_obj(def, "inputSchema");
+        unreadable += def == NULL;
+        search_builder_add(b, &doc);
+        cJSON_Delete(def);
+    }
+    free(buf);
+    if (unreadable > 0)
+        LOG_WARN("%zu tool definitions cannot be read back from the catalog cache (the file was "
+                 "changed on disk); they are found by name only until proxy_refresh",
+                 unreadable);
+    return search_builder_finish(b);
+}
+
 const struct search_index *catalog_index(struct catalog_snap *snap)
 {
     struct snap_core *core = ((struct snap_priv *)snap)->core;
-    struct search_doc *docs;
-    size_t i, n = snap->ntools;
 
     pthread_mutex_lock(&core->index_mu);
-    if (core->index == NULL) {
-        docs = xcalloc(n + 1, sizeof(*docs));
-        for (i = 0; i < n; i++) {
-            const cJSON *def = snap->tools[i].def;
-            const char *title = json_get_str(def, "title");
-
-            if (title == NULL)
-                title = json_get_str(json_get_obj(def, "annotations"), "title");
-            docs[i].name = snap->tools[i].name;
-            docs[i].server = snap->tools[i].server;
-            docs[i].tool = json_get_str(def, "name");
-            docs[i].title = title;
-            docs[i].description = json_get_str(def, "description");
-            docs[i].input_schema = json_get_obj(def, "inputSchema");
-        }
-        core->index = search_index_build(docs, n);
-        free(docs);
-    }
+    if (core->index == NULL)
+        core->index = build_index(snap);
     pthread_mutex_unlock(&core->index_mu);
     return core->index;
 }
@@ -364,86 +706,59 @@ static void push(char ***arr, size_t *n, char *s)
     (*arr)[(*n)++] = s;
 }
 
-static bool has_tool(const cJSON *tools, const char *name)
+static bool has_tool(const struct catalog_list *l, const char *name)
 {
-    const cJSON *t;
-
-    cJSON_ArrayForEach (t, tools) {
-        const char *n = json_get_str(t, "name");
-
-        if (n != NULL && strcmp(n, name) == 0)
+    for (size_t i = 0; l != NULL && i < l->n; i++)
+        if (strcmp(catalog_list_name(l, i), name) == 0)
             return true;
-    }
     return false;
 }
 
 /* Computes the names that appear in b but not in a. */
-static void diff_names(const char *server, const cJSON *a, const cJSON *b, char ***out, size_t *n)
+static void diff_names(const char *server, const struct catalog_list *a,
+                       const struct catalog_list *b, char ***out, size_t *n)
 {
-    const cJSON *t;
-
-    cJSON_ArrayForEach (t, b) {
-        const char *name = json_get_str(t, "name");
-
-        if (name != NULL && !has_tool(a, name))
-            push(out, n, xasprintf("%s__%s", server, name));
-    }
-}
-
-/* Drops tools without a name, and later duplicates of a name: routing needs names to be
- * unique per server. */
-static void dedupe(const char *server, cJSON *tools)
-{
-    cJSON *t = tools != NULL ? tools->child : NULL, *next;
-
-    for (; t != NULL; t = next) {
-        const char *name = json_get_str(t, "name");
-        const cJSON *u;
-
-        next = t->next;
-        if (name == NULL) {
-            cJSON_Delete(cJSON_DetachItemViaPointer(tools, t));
-            continue;
-        }
-        for (u = tools->child; u != t; u = u->next)
-            if (strcmp(json_get_str(u, "name"), name) == 0)
-                break;
-        if (u != t) {
-            LOG_WARN("[%s] lists tool \"%s\" twice; the second is ignored", server, name);
-            cJSON_Delete(cJSON_DetachItemViaPointer(tools, t));
-        }
-    }
+    for (size_t i = 0; b != NULL && i < b->n; i++)
+        if (!has_tool(a, catalog_list_name(b, i)))
+            push(out, n, xasprintf("%s__%s", server, catalog_list_name(b, i)));
 }
 
 void catalog_update(struct catalog *cat, const char *server, cJSON *tools,
                     struct catalog_diff *diff)
 {
+    struct catalog_list *list = list_from_json(server, cJSON_IsArray(tools) ? tools : NULL);
+    struct catalog_list *old = NULL;
     struct entry *e;
+    bool same;
 
-    if (!cJSON_IsArray(tools)) {
-        cJSON_Delete(tools);
-        tools = cJSON_CreateArray();
-    }
-    dedupe(server, tools);
+    cJSON_Delete(tools);
     pthread_mutex_lock(&cat->mu);
     e = find_entry(cat, server);
     if (e == NULL) {
         pthread_mutex_unlock(&cat->mu);
-        cJSON_Delete(tools);
+        list_free(list);
         return;
     }
     if (diff != NULL) {
-        const cJSON *old = e->tools != NULL ? e->tools->tools : NULL;
-
-        diff_names(server, old, tools, &diff->added, &diff->nadded);
-        diff_names(server, tools, old, &diff->removed, &diff->nremoved);
+        diff_names(server, e->tools, list, &diff->added, &diff->nadded);
+        diff_names(server, list, e->tools, &diff->removed, &diff->nremoved);
     }
-    if (e->tools != NULL && cJSON_Compare(e->tools->tools, tools, 1)) {
+    old = e->tools;
+    if (old != NULL)
+        old->refs++;
+    pthread_mutex_unlock(&cat->mu);
+
+    /* Reading the old definitions back may touch the disk: not under the lock. */
+    same = old != NULL && same_list(old, list);
+
+    pthread_mutex_lock(&cat->mu);
+    list_unref(old);
+    if (same && e->tools == old) {
         /* The usual refresh: nothing changed, so the index and the cache stay as they are. */
-        cJSON_Delete(tools);
+        list_free(list);
     } else {
-        shared_unref(e->tools);
-        e->tools = shared_new(tools);
+        list_unref(e->tools);
+        e->tools = list;
         cat->tools_version++;
     }
     e->live = true;
@@ -483,15 +798,120 @@ void catalog_diff_clear(struct catalog_diff *diff)
     memset(diff, 0, sizeof(*diff));
 }
 
-/* Checks the summary line and records each server's count and refresh time. */
-static int load_header(struct catalog *cat, const char *text, size_t len, char **why)
-{
-    cJSON *root = json_parse(text, len, NULL);
-    const char *format = json_get_str(root, "format");
-    const cJSON *summary = json_get_obj(root, "summary"), *it;
-    double version = 0, v;
-    int rc = ERR_PARSE;
+/* ------------------------------------------------------------------ the cache file */
 
+/* Reads a file line by line through a bounded buffer, keeping track of file offsets. */
+struct line_reader {
+    int fd;
+    char *buf;
+    size_t cap, start, end;
+    uint64_t base; /* file offset of buf[0] */
+};
+
+/*
+ * The next line, without its newline (replaced by a NUL), and the file offset where it starts.
+ * Returns 1, 0 at the end of the file, ERR_PARSE for a line longer than max or a last line
+ * without its newline (the file was cut short), or ERR_IO.
+ */
+static int next_line(struct line_reader *lr, size_t max, char **line, size_t *len, uint64_t *off)
+{
+    for (;;) {
+        char *nl = memchr(lr->buf + lr->start, '\n', lr->end - lr->start);
+        ssize_t n;
+
+        if (nl != NULL) {
+            *line = lr->buf + lr->start;
+            *len = (size_t)(nl - *line);
+            *off = lr->base + lr->start;
+            *nl = '\0';
+            lr->start = (size_t)(nl - lr->buf) + 1;
+            return *len > max ? ERR_PARSE : 1;
+        }
+        if (lr->end - lr->start > max)
+            return ERR_PARSE;
+        if (lr->start > 0) {
+            memmove(lr->buf, lr->buf + lr->start, lr->end - lr->start);
+            lr->base += lr->start;
+            lr->end -= lr->start;
+            lr->start = 0;
+        }
+        if (lr->end == lr->cap) {
+            lr->cap = lr->cap ? lr->cap * 2 : CATALOG_IO_CHUNK;
+            lr->buf = xrealloc(lr->buf, lr->cap);
+        }
+        do
+            n = read(lr->fd, lr->buf + lr->end, lr->cap - lr->end);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+            return ERR_IO;
+        if (n == 0)
+            return lr->end > lr->start ? ERR_PARSE : 0;
+        lr->end += (size_t)n;
+    }
+}
+
+static void reader_close(struct line_reader *lr)
+{
+    if (lr->fd >= 0)
+        close(lr->fd);
+    free(lr->buf);
+    memset(lr, 0, sizeof(*lr));
+    lr->fd = -1;
+}
+
+static char *corrupt(const struct catalog *cat)
+{
+    return xasprintf("cache %s is truncated or corrupt; ignoring it (it is rebuilt from the "
+                     "servers)",
+                     cat->cache_path);
+}
+
+/* Opens the cache file for reading. Returns 0, ERR_NOT_FOUND (no cache yet) or ERR_IO. */
+static int open_cache(struct catalog *cat, struct line_reader *lr, char **why)
+{
+    struct stat st;
+
+    memset(lr, 0, sizeof(*lr));
+    lr->fd = -1;
+    if (cat->cache_path == NULL)
+        return ERR_NOT_FOUND;
+    lr->fd = open(cat->cache_path, O_RDONLY | O_CLOEXEC);
+    if (lr->fd < 0 && errno == ENOENT)
+        return ERR_NOT_FOUND;
+    if (lr->fd < 0) {
+        *why = xasprintf("cannot open %s: %s", cat->cache_path, strerror(errno));
+        return ERR_IO;
+    }
+    if (fstat(lr->fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+        (unsigned long long)st.st_size > CATALOG_MAX_FILE) {
+        *why = xasprintf("cache %s is not a regular file of at most %llu MiB; ignoring it",
+                         cat->cache_path, CATALOG_MAX_FILE >> 20);
+        reader_close(lr);
+        return ERR_IO;
+    }
+    return 0;
+}
+
+/* Reads and checks the summary line and records each server's count and refresh time. */
+static int load_header(struct catalog *cat, struct line_reader *lr, char **why)
+{
+    cJSON *root = NULL;
+    const cJSON *summary, *it;
+    const char *format;
+    char *line;
+    size_t len;
+    uint64_t off;
+    double version = 0, v;
+    int rc = next_line(lr, CATALOG_MAX_SUMMARY, &line, &len, &off);
+
+    if (rc == ERR_IO) {
+        *why = xasprintf("cannot read %s: %s", cat->cache_path, strerror(errno));
+        goto out;
+    }
+    root = rc == 1 ? json_parse(line, len, NULL) : NULL;
+    format = json_get_str(root, "format");
+    summary = json_get_obj(root, "summary");
+    rc = ERR_PARSE;
     if (root == NULL || format == NULL || strcmp(format, CATALOG_FORMAT) != 0 ||
         !json_get_num(root, "version", &version) || summary == NULL) {
         *why = xasprintf("cache %s is corrupt or not an mcpzip catalog; ignoring it (it is "
@@ -525,99 +945,119 @@ out:
     return rc;
 }
 
-/* Parses the tools line and installs every configured server's list not refreshed since. */
-static int load_body(struct catalog *cat, const char *text, size_t len, char **why)
+/* Forgets what the summary line claimed: nothing of a rejected cache is used. */
+static void forget_summary(struct catalog *cat)
 {
-    cJSON *root = json_parse(text, len, NULL);
-    const cJSON *servers = json_get_obj(root, "servers"), *it;
-
-    if (servers == NULL) {
-        *why = xasprintf("cache %s is truncated or corrupt; ignoring it (it is rebuilt from the "
-                         "servers)",
-                         cat->cache_path);
-        cJSON_Delete(root);
-        /* Forget what the summary line claimed: nothing of this cache is used. */
-        pthread_mutex_lock(&cat->mu);
-        for (size_t i = 0; i < cat->nentries; i++)
-            if (cat->entries[i].tools == NULL) {
-                cat->entries[i].summary_count = -1;
-                cat->entries[i].refreshed_at = 0;
-            }
-        pthread_mutex_unlock(&cat->mu);
-        return ERR_PARSE;
-    }
-    /* A server no longer configured, already refreshed live, or a bad entry is skipped. */
     pthread_mutex_lock(&cat->mu);
-    for (it = servers->child; it != NULL;) {
-        const cJSON *nextit = it->next;
-        struct entry *e = find_entry(cat, it->string);
-        cJSON *tools, *t, *next;
-
-        const struct config_server *cs = config_find(cat->cfg, it->string);
-
-        if (e != NULL && e->tools == NULL && cJSON_IsArray(it) && cs != NULL && !cs->disabled) {
-            tools = cJSON_DetachItemViaPointer((cJSON *)servers, (cJSON *)it);
-            /* Keep only well-formed tools, as a live refresh would. */
-            for (t = tools->child; t != NULL; t = next) {
-                next = t->next;
-                if (json_get_str(t, "name") == NULL)
-                    cJSON_Delete(cJSON_DetachItemViaPointer(tools, t));
-            }
-            dedupe(e->name, tools);
-            e->tools = shared_new(tools);
-            cat->tools_version++;
+    for (size_t i = 0; i < cat->nentries; i++)
+        if (cat->entries[i].tools == NULL) {
+            cat->entries[i].summary_count = -1;
+            cat->entries[i].refreshed_at = 0;
         }
-        it = nextit;
-    }
-    cat->dirty = true;
     pthread_mutex_unlock(&cat->mu);
-    cJSON_Delete(root);
-    return 0;
 }
 
-/* Reads the cache file and splits it into its summary line and its tools line. */
-static int read_cache(struct catalog *cat, char **text, size_t *len, size_t *body, char **why)
+/*
+ * Reads the tool lines (lr is past the summary) and installs the list of every configured
+ * server the cache has and that was not refreshed since. Each definition is parsed once, to
+ * check it and learn its name; the list then points at it in the file, whose descriptor lr
+ * hands over. Lines of servers no longer configured are skipped. The file is rejected as a whole
+ * when a line is not "server<TAB>JSON" or a server has fewer or more lines than the summary
+ * says (a file cut short at a line's end).
+ */
+static int load_body(struct catalog *cat, struct line_reader *lr, char **why)
 {
-    const char *nl;
+    struct list_build *lbs = xcalloc(cat->nentries + 1, sizeof(*lbs));
+    size_t *lines = xcalloc(cat->nentries + 1, sizeof(*lines));
+    struct cache_file *file = NULL;
+    char *line;
+    size_t len, i;
+    uint64_t off;
     int rc;
 
-    if (cat->cache_path == NULL)
-        return ERR_NOT_FOUND;
-    rc = fsutil_read_file(cat->cache_path, CATALOG_MAX_FILE, text, len, why);
-    if (rc != 0)
-        return rc;
-    nl = memchr(*text, '\n', *len);
-    if (nl == NULL) {
-        *why = xasprintf("cache %s is corrupt or not an mcpzip catalog; ignoring it (it is "
-                         "rebuilt from the servers)",
-                         cat->cache_path);
-        free(*text);
-        *text = NULL;
-        return ERR_PARSE;
+    while ((rc = next_line(lr, CATALOG_MAX_DEF + 256, &line, &len, &off)) == 1) {
+        char *tab = memchr(line, '\t', len);
+        const struct config_server *cs;
+        struct entry *e;
+        cJSON *def;
+        const char *name;
+
+        if (tab == NULL) {
+            rc = ERR_PARSE;
+            break;
+        }
+        *tab = '\0';
+        e = find_entry(cat, line);
+        cs = config_find(cat->cfg, line);
+        if (e == NULL || cs == NULL || cs->disabled)
+            continue;
+        i = (size_t)(e - cat->entries);
+        lines[i]++;
+        def = json_parse(tab + 1, len - (size_t)(tab + 1 - line), NULL);
+        if (def == NULL) {
+            rc = ERR_PARSE;
+            break;
+        }
+        /* Keep only well-formed tools, as a live refresh would. */
+        name = json_get_str(def, "name");
+        if (name != NULL)
+            lb_add(&lbs[i], name, off + (uint64_t)(tab + 1 - line),
+                   (uint32_t)(len - (size_t)(tab + 1 - line)));
+        cJSON_Delete(def);
     }
-    *body = (size_t)(nl - *text) + 1;
-    return 0;
+    if (rc == ERR_IO) {
+        *why = xasprintf("cannot read %s: %s", cat->cache_path, strerror(errno));
+        goto out;
+    }
+    pthread_mutex_lock(&cat->mu);
+    for (i = 0; rc == 0 && i < cat->nentries; i++)
+        if (cat->entries[i].summary_count >= 0 && cat->entries[i].tools == NULL &&
+            (size_t)cat->entries[i].summary_count != lines[i])
+            rc = ERR_PARSE;
+    if (rc == 0) {
+        file = file_new(lr->fd);
+        lr->fd = -1;
+        for (i = 0; i < cat->nentries; i++) {
+            struct entry *e = &cat->entries[i];
+
+            if (e->tools != NULL || (e->summary_count < 0 && lines[i] == 0))
+                continue;
+            e->tools = lb_finish(&lbs[i], e->name, file);
+            cat->tools_version++;
+        }
+        cat->dirty = true;
+    }
+    pthread_mutex_unlock(&cat->mu);
+    if (rc != 0) {
+        *why = corrupt(cat);
+        forget_summary(cat);
+    }
+out:
+    file_unref(file);
+    for (i = 0; i < cat->nentries; i++)
+        lb_clear(&lbs[i]);
+    free(lbs);
+    free(lines);
+    return rc;
 }
 
 int catalog_load(struct catalog *cat, char **why)
 {
-    char *text = NULL;
-    size_t len = 0, body = 0;
+    struct line_reader lr;
     int rc;
 
-    rc = read_cache(cat, &text, &len, &body, why);
+    rc = open_cache(cat, &lr, why);
     if (rc == 0)
-        rc = load_header(cat, text, body - 1, why);
+        rc = load_header(cat, &lr, why);
     if (rc == 0)
-        rc = load_body(cat, text + body, len - body, why);
-    free(text);
+        rc = load_body(cat, &lr, why);
+    reader_close(&lr);
     return rc;
 }
 
 struct load_job {
     struct catalog *cat;
-    char *text;
-    size_t body, len;
+    struct line_reader lr; /* past the summary */
 };
 
 static void *loader_main(void *arg)
@@ -627,11 +1067,11 @@ static void *loader_main(void *arg)
     struct catalog_snap *snap;
     char *why = NULL;
 
-    if (load_body(cat, job->text + job->body, job->len - job->body, &why) != 0) {
+    if (load_body(cat, &job->lr, &why) != 0) {
         LOG_WARN("%s", why);
         free(why);
     }
-    free(job->text);
+    reader_close(&job->lr);
     free(job);
     pthread_mutex_lock(&cat->mu);
     cat->loading = false;
@@ -651,9 +1091,9 @@ void catalog_load_async(struct catalog *cat)
     int rc;
 
     job->cat = cat;
-    rc = read_cache(cat, &job->text, &job->len, &job->body, &why);
+    rc = open_cache(cat, &job->lr, &why);
     if (rc == 0)
-        rc = load_header(cat, job->text, job->body - 1, &why);
+        rc = load_header(cat, &job->lr, &why);
     if (rc == 0) {
         cat->loading = true;
         if (pthread_create(&cat->loader, NULL, loader_main, job) == 0) {
@@ -662,12 +1102,12 @@ void catalog_load_async(struct catalog *cat)
             return;
         }
         cat->loading = false;
-        rc = load_body(cat, job->text + job->body, job->len - job->body, &why);
+        rc = load_body(cat, &job->lr, &why);
     }
     if (rc != 0 && rc != ERR_NOT_FOUND)
         LOG_WARN("%s", why);
     free(why);
-    free(job->text);
+    reader_close(&job->lr);
     free(job);
 }
 
@@ -679,7 +1119,7 @@ bool catalog_count(struct catalog *cat, const char *server, size_t *count)
     pthread_mutex_lock(&cat->mu);
     e = find_entry(cat, server);
     if (e != NULL && e->tools != NULL) {
-        *count = (size_t)cJSON_GetArraySize(e->tools->tools);
+        *count = e->tools->n;
         known = true;
     } else if (e != NULL && e->summary_count >= 0 && cat->loading) {
         *count = (size_t)e->summary_count;
@@ -689,12 +1129,114 @@ bool catalog_count(struct catalog *cat, const char *server, size_t *count)
     return known;
 }
 
+/* Buffered writes to the cache file being saved. */
+struct writer {
+    struct fsutil_atomic file;
+    char buf[CATALOG_IO_CHUNK];
+    size_t used;
+    int rc;
+    char *why;
+};
+
+static void w_flush(struct writer *w)
+{
+    if (w->rc == 0 && w->used > 0)
+        w->rc = fsutil_atomic_write(&w->file, w->buf, w->used, &w->why);
+    w->used = 0;
+}
+
+static void w_put(struct writer *w, const char *s, size_t len)
+{
+    while (len > 0 && w->rc == 0) {
+        size_t k = sizeof(w->buf) - w->used < len ? sizeof(w->buf) - w->used : len;
+
+        memcpy(w->buf + w->used, s, k);
+        w->used += k;
+        s += k;
+        len -= k;
+        if (w->used == sizeof(w->buf))
+            w_flush(w);
+    }
+}
+
+/* The offset in the file of the next byte written. */
+static uint64_t w_pos(const struct writer *w)
+{
+    return w->file.size + w->used;
+}
+
+/* The summary line: what initialize needs, read before the tools. */
+static char *summary_line(struct catalog *cat, const struct catalog_snap *snap)
+{
+    cJSON *root = cJSON_CreateObject(), *summary;
+    char *text;
+
+    cJSON_AddStringToObject(root, "format", CATALOG_FORMAT);
+    cJSON_AddNumberToObject(root, "version", CATALOG_VERSION);
+    cJSON_AddStringToObject(root, "config", cat->cfg->path);
+    cJSON_AddNumberToObject(root, "saved_at", (double)upstream_wall_ms());
+    summary = cJSON_AddObjectToObject(root, "summary");
+    for (size_t i = 0; i < snap->nservers; i++) {
+        const struct catalog_server *cs = &snap->servers[i];
+        cJSON *s;
+
+        if (!cs->loaded)
+            continue;
+        s = cJSON_AddObjectToObject(summary, cs->name);
+        cJSON_AddNumberToObject(s, "tools", (double)cs->ntools);
+        cJSON_AddNumberToObject(s, "refreshed_at", (double)cs->refreshed_at);
+    }
+    text = json_print(root);
+    cJSON_Delete(root);
+    return text;
+}
+
+/* Writes the tools of one list, and where each went into moved (a defs for the new file). */
+static void write_list(struct writer *w, const char *server, const struct catalog_list *l,
+                       struct defs *moved, char **buf, size_t *cap)
+{
+    struct defs *d = defs_get(l);
+
+    for (size_t i = 0; i < l->n && w->rc == 0; i++) {
+        long len = defs_copy(d, i, buf, cap);
+
+        if (len < 0) {
+            /* Someone changed the old file under us: keep the tool routable by name. */
+            cJSON *o = cJSON_CreateObject();
+            char *min;
+
+            cJSON_AddStringToObject(o, "name", catalog_list_name(l, i));
+            min = json_print(o);
+            cJSON_Delete(o);
+
+            LOG_WARN("[%s] the definition of %s cannot be read back from the catalog cache; "
+                     "saving its name only until the next refresh",
+                     server, catalog_list_name(l, i));
+            len = (long)strlen(min);
+            free(*buf);
+            *buf = min;
+            *cap = (size_t)len + 1;
+        }
+        w_put(w, server, strlen(server));
+        w_put(w, "\t", 1);
+        moved->off[i] = w_pos(w);
+        moved->len[i] = (uint32_t)len;
+        w_put(w, *buf, (size_t)len);
+        w_put(w, "\n", 1);
+    }
+    defs_unref(d);
+}
+
 int catalog_save(struct catalog *cat, char **why)
 {
-    struct catalog_snap *snap;
-    cJSON *root, *summary, *body, *servers;
-    char *text, *head, *tail, *dir;
-    int rc;
+    struct catalog_snap *snap = NULL;
+    struct snap_core *core;
+    struct writer *w = NULL;
+    struct defs **moved = NULL;
+    struct cache_file *file = NULL;
+    char *head = NULL, *dir = NULL, *buf = NULL;
+    size_t cap = 0, i;
+    int rc = ERR_IO, fd = -1;
 
     if (cat->cache_path == NULL)
         return 0;
@@ -707,45 +1249,73 @@ int catalog_save(struct catalog *cat, char **why)
     pthread_mutex_unlock(&cat->mu);
 
     snap = catalog_acquire(cat);
-    root = cJSON_CreateObject();
-    cJSON_AddStringToObject(root, "format", CATALOG_FORMAT);
-    cJSON_AddNumberToObject(root, "version", CATALOG_VERSION);
-    cJSON_AddStringToObject(root, "config", cat->cfg->path);
-    cJSON_AddNumberToObject(root, "saved_at", (double)upstream_wall_ms());
-    summary = cJSON_AddObjectToObject(root, "summary");
-    body = cJSON_CreateObject();
-    servers = cJSON_AddObjectToObject(body, "servers");
-    for (size_t i = 0; i < snap->nservers; i++) {
-        const struct catalog_server *cs = &snap->servers[i];
-        cJSON *s;
-
-        if (!cs->loaded)
-            continue;
-        s = cJSON_AddObjectToObject(summary, cs->name);
-        cJSON_AddNumberToObject(s, "tools", (double)cs->ntools);
-        cJSON_AddNumberToObject(s, "refreshed_at", (double)cs->refreshed_at);
-        /* A reference, not a copy: the snapshot keeps the array alive while we print. */
-        cJSON_AddItemToObject(servers, cs->name, cJSON_CreateArrayReference(cs->tools->child));
-    }
-    head = json_print(root);
-    tail = json_print(body);
-    cJSON_Delete(root);
-    cJSON_Delete(body);
-    catalog_release(cat, snap);
-    text = xasprintf("%s\n%s\n", head, tail);
-    free(head);
-    free(tail);
-
+    core = ((struct snap_priv *)snap)->core;
     dir = fsutil_dirname(cat->cache_path);
     rc = fsutil_mkdirs(dir, 0700, why);
-    if (rc == 0)
-        rc = fsutil_write_atomic(cat->cache_path, text, strlen(text), 0600, why);
+    if (rc != 0)
+        goto out;
+    w = xcalloc(1, sizeof(*w));
+    rc = fsutil_atomic_begin(&w->file, cat->cache_path, 0600, why);
+    if (rc != 0)
+        goto out;
+    head = summary_line(cat, snap);
+    w_put(w, head, strlen(head));
+    w_put(w, "\n", 1);
+    moved = xcalloc(snap->nservers + 1, sizeof(*moved));
+    for (i = 0; i < snap->nservers && w->rc == 0; i++) {
+        const struct catalog_list *l = core->held[i];
+
+        if (l == NULL)
+            continue;
+        moved[i] = defs_new(l->n, NULL);
+        write_list(w, snap->servers[i].name, l, moved[i], &buf, &cap);
+    }
+    w_flush(w);
+    rc = w->rc;
+    if (rc != 0) {
+        *why = w->why;
+        w->why = NULL;
+        goto out;
+    }
+    rc = fsutil_atomic_commit(&w->file, &fd, why);
+    if (rc != 0)
+        goto out;
+    /* Every list saved now reads its definitions from the new file; those held in memory
+     * until now are freed as soon as no reader holds them. */
+    file = file_new(fd);
+    for (i = 0; i < snap->nservers; i++) {
+        struct catalog_list *l = core->held[i];
+        struct defs *old;
+
+        if (l == NULL)
+            continue;
+        moved[i]->file = file;
+        file_ref(file);
+        pthread_mutex_lock(&l->mu);
+        old = l->defs;
+        l->defs = moved[i];
+        pthread_mutex_unlock(&l->mu);
+        moved[i] = NULL;
+        defs_unref(old);
+    }
+out:
     if (rc != 0) {
         pthread_mutex_lock(&cat->mu);
         cat->unsaved = true;
         pthread_mutex_unlock(&cat->mu);
     }
+    if (w != NULL) {
+        fsutil_atomic_abort(&w->file);
+        free(w->why);
+        free(w);
+    }
+    for (i = 0; moved != NULL && i < snap->nservers; i++)
+        defs_unref(moved[i]);
+    free(moved);
+    file_unref(file);
+    catalog_release(cat, snap);
+    free(head);
     free(dir);
-    free(text);
+    free(buf);
     return rc;
 }

@@ -1,10 +1,10 @@
 /*
  * catalog.h - the merged tool catalog of every configured server, and its on-disk cache.
  *
- * Owns: per-server tool lists exactly as the upstreams gave them, their freshness (loaded from
- * the cache, refreshed live, stale after a failed refresh, last error), and immutable snapshots
- * that readers use without holding any lock. A snapshot carries the tools sorted by routed name
- * ("server__tool") and the search index over them.
+ * Owns: per-server tool lists (each tool's name, and its definition exactly as the upstream gave
+ * it), their freshness (loaded from the cache, refreshed live, stale after a failed refresh,
+ * last error), and immutable snapshots that readers use without holding any lock. A snapshot
+ * carries the tools sorted by routed name ("server__tool") and the search index over them.
  *
  * DESIGN. Writers (refresh threads) replace one server's list and mark the catalog dirty;
  * the next catalog_acquire() builds a new snapshot (tools + search index) under the catalog's
@@ -12,13 +12,20 @@
  * change, not one per server. Readers hold a reference to the snapshot they got for as long as
  * they use it; tool lists are shared between snapshots by reference count, never copied.
  *
- * The cache file is versioned JSON, written atomically (fsutil.h), and read at startup so the
- * first search is answered before any server runs. It holds two lines: a small summary (server
- * names and tool counts), then the tools. catalog_load_async() reads the summary at once, which is
- * all `initialize` needs, and parses the tools on a background thread; catalog_acquire() waits for
- * that load. The search index of a snapshot is built on first use (catalog_index()), and the
- * loader builds it ahead of time. A corrupt or foreign file is reported and ignored. Servers that
- * left the config lose their tools; an empty list replaces a full one.
+ * Memory. Definitions are most of a catalog (1.4 MB for 1,000 tools, three times that as cJSON
+ * trees), and only a handful are read in a session: describe_tool, the lines of search results,
+ * the index build. So a list keeps them in the cache file and reads one back when asked
+ * (catalog_tool_def()); only a list refreshed live and not saved yet holds them in memory, as
+ * compact JSON text, until catalog_save() writes the file and moves the list into it.
+ *
+ * The cache file is versioned, written atomically (fsutil.h), and read at startup so the first
+ * search is answered before any server runs. Its first line is a small summary (server names and
+ * tool counts); each further line is one tool, "server<TAB>definition". catalog_load_async()
+ * reads the summary at once, which is all `initialize` needs, and reads the tools on a
+ * background thread; catalog_acquire() waits for that load. The search index of a snapshot is
+ * built on first use (catalog_index()), and the loader builds it ahead of time. A corrupt,
+ * truncated or foreign file is reported and ignored. Servers that left the config lose their
+ * tools; an empty list replaces a full one.
  *
  * Threads: every function may be called from any thread. Snapshots are read-only.
  */
@@ -35,16 +42,18 @@
 #include "search.h"
 
 struct catalog;
+struct catalog_list; /* one server's tool list, in the upstream's order */
 
 struct catalog_tool {
-    char *name;         /* "server__tool" */
-    const char *server; /* the server's name */
-    const cJSON *def;   /* the tool object as the upstream gave it */
+    char *name;                      /* "server__tool" */
+    const char *server;              /* the server's name */
+    const struct catalog_list *list; /* where its definition is: see catalog_tool_def() */
+    size_t index;                    /* its position in list */
 };
 
 struct catalog_server {
     const char *name;
-    const cJSON *tools; /* the upstream's tools array, or NULL when never loaded */
+    const struct catalog_list *list; /* NULL when never loaded */
     size_t ntools;
     bool loaded;          /* has a list (from the cache or live) */
     bool live;            /* refreshed by this process at least once */
@@ -95,7 +104,8 @@ bool catalog_count(struct catalog *cat, const char *server, size_t *count);
 /* Writes the cache file if anything changed since the last save. Returns 0 or ERR_IO. */
 int catalog_save(struct catalog *cat, char **why);
 
-/* Replaces server's tool list with tools (consumed). diff may be NULL. */
+/* Replaces server's tool list with tools (consumed: a JSON array of tool objects; entries
+ * without a string "name", and later duplicates of a name, are dropped). diff may be NULL. */
 void catalog_update(struct catalog *cat, const char *server, cJSON *tools,
                     struct catalog_diff *diff);
 
@@ -106,9 +116,21 @@ void catalog_mark_failed(struct catalog *cat, const char *server, const char *wh
 struct catalog_snap *catalog_acquire(struct catalog *cat);
 void catalog_release(struct catalog *cat, struct catalog_snap *snap);
 
+/* The definition of t as the upstream gave it, parsed (caller frees with cJSON_Delete). NULL
+ * when it cannot be read back from the cache file (changed on disk by someone else), with *why
+ * (may be NULL) saying so and what to do. */
+cJSON *catalog_tool_def(const struct catalog_tool *t, char **why);
+
+/* Bytes of t's definition as compact JSON. */
+size_t catalog_tool_size(const struct catalog_tool *t);
+
+/* The upstream's own name of tool i (< catalog_server.ntools) of a server's list. */
+const char *catalog_list_name(const struct catalog_list *list, size_t i);
+
 /* Text derived from one tool once per snapshot (the search result line, the short
- * description) instead of on every search. fmt builds it (newly allocated) the first time;
- * later calls return the same string, which lives as long as the snapshot. Any thread. */
+ * description) instead of on every search. fmt builds it (newly allocated) the first time from
+ * the tool's definition (NULL if it cannot be read back); later calls return the same string,
+ * which lives as long as the snapshot. Any thread. */
 typedef char *(*catalog_fmt_cb)(const char *name, const cJSON *def);
 const char *catalog_text(struct catalog_snap *snap, size_t tool, unsigned slot, catalog_fmt_cb fmt);
 #define CATALOG_TEXT_SLOTS 2

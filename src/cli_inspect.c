@@ -156,15 +156,12 @@ int cli_inspect_list(int argc, char **argv)
     cJSON_ArrayForEach (srv, json_get_arr(sc, "servers")) {
         const char *name = json_get_str(srv, "name");
         const struct catalog_server *cs = catalog_server(snap, name);
-        const cJSON *t, *list = cs != NULL ? cs->tools : NULL;
-
         if (o.json && o.tools) {
             cJSON *names = cJSON_CreateArray();
 
-            cJSON_ArrayForEach (t, list)
-                cJSON_AddItemToArray(
-                    names,
-                    cJSON_CreateString(json_get_str(t, "name") ? json_get_str(t, "name") : ""));
+            for (size_t i = 0; cs != NULL && cs->list != NULL && i < cs->ntools; i++)
+                cJSON_AddItemToArray(names,
+                                     cJSON_CreateString(catalog_list_name(cs->list, i)));
             cJSON_AddItemToObject((cJSON *)srv, "tool_names", names);
         }
     }
@@ -187,15 +184,12 @@ int cli_inspect_list(int argc, char **argv)
                                 ? st.red
                                 : st.dim;
         double tools = 0;
-        const cJSON *t, *list = cs != NULL ? cs->tools : NULL;
 
         (void)json_get_num(srv, "tools", &tools);
         printf("%-24s %-6s %s%-11s%s %6.0f  %s%s%s\n", name, json_get_str(srv, "type"), color,
                state, st.reset, tools, st.red, err != NULL ? err : "", st.reset);
-        if (o.tools)
-            cJSON_ArrayForEach (t, list)
-                printf("    %s__%s\n", name,
-                       json_get_str(t, "name") ? json_get_str(t, "name") : "?");
+        for (size_t i = 0; o.tools && cs != NULL && cs->list != NULL && i < cs->ntools; i++)
+            printf("    %s__%s\n", name, catalog_list_name(cs->list, i));
     }
 out:
     catalog_release(proxy_catalog(s.px), snap);

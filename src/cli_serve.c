@@ -122,8 +122,12 @@ int cli_serve_main(int argc, char **argv)
         }
     }
     /* Every thread would otherwise get its own malloc arena: with dozens of upstream reader
-     * threads that multiplies the resident memory of what they parse (bench/README.md). */
-    mallopt(M_ARENA_MAX, 2);
+     * threads that multiplies the resident memory of what they parse. One arena keeps what one
+     * thread frees usable by all; blocks of 64 KiB and more (a tool list being parsed, the
+     * index build's arrays) get their own mappings, which go back to the system when freed
+     * instead of leaving holes in the heap (bench/README.md has the measurements). */
+    mallopt(M_ARENA_MAX, 1);
+    mallopt(M_MMAP_THRESHOLD, 64 * 1024);
     if (log_init(getenv("MCPZIP_LOG"), log_path, &why) != 0) {
         fprintf(stderr, "mcpzip: %s\n", why);
         free(why);

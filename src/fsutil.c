@@ -62,68 +62,112 @@ char *fsutil_dirname(const char *path)
     return xstrndup(path, (size_t)(slash - path));
 }
 
-int fsutil_write_atomic(const char *path, const char *data, size_t len, mode_t mode, char **why)
+int fsutil_atomic_begin(struct fsutil_atomic *w, const char *path, mode_t mode, char **why)
 {
-    char *tmp = NULL, *dir = NULL;
     struct timespec ts;
-    size_t off = 0;
-    int fd = -1, dfd = -1, rc = ERR_IO;
-    ssize_t n;
 
     clock_gettime(CLOCK_REALTIME, &ts);
-    tmp = xasprintf("%s.tmp.%d.%ld", path, (int)getpid(), (long)ts.tv_nsec);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-    if (fd < 0) {
-        *why = xasprintf("cannot create %s: %s", tmp, strerror(errno));
-        goto out;
+    memset(w, 0, sizeof(*w));
+    w->fd = -1;
+    w->path = path;
+    w->tmp = xasprintf("%s.tmp.%d.%ld", path, (int)getpid(), (long)ts.tv_nsec);
+    /* Read-write, so that commit can hand the descriptor back for reading. */
+    w->fd = open(w->tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    if (w->fd < 0) {
+        *why = xasprintf("cannot create %s: %s", w->tmp, strerror(errno));
+        free(w->tmp);
+        w->tmp = NULL;
+        return ERR_IO;
     }
     /* The umask may have narrowed or (never) widened the mode; make it exact. */
-    if (fchmod(fd, mode) != 0) {
-        *why = xasprintf("cannot set permissions on %s: %s", tmp, strerror(errno));
-        goto out;
+    if (fchmod(w->fd, mode) != 0) {
+        *why = xasprintf("cannot set permissions on %s: %s", w->tmp, strerror(errno));
+        fsutil_atomic_abort(w);
+        return ERR_IO;
     }
-    while (off < len) {
-        n = write(fd, data + off, len - off);
+    return 0;
+}
+
+int fsutil_atomic_write(struct fsutil_atomic *w, const void *data, size_t len, char **why)
+{
+    const char *p = data;
+    ssize_t n;
+
+    while (len > 0) {
+        n = write(w->fd, p, len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
-            *why = xasprintf("cannot write %s: %s", tmp, strerror(errno));
-            goto out;
+            *why = xasprintf("cannot write %s: %s", w->tmp, n < 0 ? strerror(errno) : "no space");
+            fsutil_atomic_abort(w);
+            return ERR_IO;
         }
-        off += (size_t)n;
+        p += n;
+        len -= (size_t)n;
+        w->size += (unsigned long long)n;
     }
-    if (fsync(fd) != 0) {
-        *why = xasprintf("cannot flush %s: %s", tmp, strerror(errno));
-        goto out;
+    return 0;
+}
+
+int fsutil_atomic_commit(struct fsutil_atomic *w, int *fd_out, char **why)
+{
+    char *dir;
+    int dfd;
+
+    if (fsync(w->fd) != 0) {
+        *why = xasprintf("cannot flush %s: %s", w->tmp, strerror(errno));
+        fsutil_atomic_abort(w);
+        return ERR_IO;
     }
-    rc = close(fd);
-    fd = -1;
-    if (rc != 0) {
-        rc = ERR_IO;
-        *why = xasprintf("cannot flush %s: %s", tmp, strerror(errno));
-        goto out;
+    if (fd_out == NULL && close(w->fd) != 0) {
+        w->fd = -1;
+        *why = xasprintf("cannot flush %s: %s", w->tmp, strerror(errno));
+        fsutil_atomic_abort(w);
+        return ERR_IO;
     }
-    rc = ERR_IO;
-    if (rename(tmp, path) != 0) {
-        *why = xasprintf("cannot replace %s: %s", path, strerror(errno));
-        goto out;
+    if (fd_out == NULL)
+        w->fd = -1;
+    if (rename(w->tmp, w->path) != 0) {
+        *why = xasprintf("cannot replace %s: %s", w->path, strerror(errno));
+        fsutil_atomic_abort(w);
+        return ERR_IO;
     }
-    free(tmp);
-    tmp = NULL;
-    dir = fsutil_dirname(path);
+    free(w->tmp);
+    w->tmp = NULL;
+    dir = fsutil_dirname(w->path);
     dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0)
+    if (dfd >= 0) {
         (void)fsync(dfd);
-    rc = 0;
-out:
-    if (fd >= 0)
-        close(fd);
-    if (dfd >= 0)
         close(dfd);
-    if (tmp != NULL)
-        unlink(tmp);
-    free(tmp);
+    }
     free(dir);
+    if (fd_out != NULL)
+        *fd_out = w->fd;
+    w->fd = -1;
+    return 0;
+}
+
+void fsutil_atomic_abort(struct fsutil_atomic *w)
+{
+    if (w->fd >= 0)
+        close(w->fd);
+    w->fd = -1;
+    if (w->tmp != NULL)
+        unlink(w->tmp);
+    free(w->tmp);
+    w->tmp = NULL;
+}
+
+int fsutil_write_atomic(const char *path, const char *data, size_t len, mode_t mode, char **why)
+{
+    struct fsutil_atomic w;
+    int rc;
+
+    rc = fsutil_atomic_begin(&w, path, mode, why);
+    if (rc == 0)
+        rc = fsutil_atomic_write(&w, data, len, why);
+    if (rc == 0)
+        rc = fsutil_atomic_commit(&w, NULL, why);
     return rc;
 }
 

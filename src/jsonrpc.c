@@ -10,6 +10,8 @@
 #include "json.h"
 #include "xmem.h"
 
+#define JSONRPC_FRAMER_KEEP 4096 /* a bigger line buffer is freed once its line is out */
+
 struct jsonrpc_framer {
     char *buf;       /* the unfinished line */
     size_t len;      /* bytes in buf */
@@ -229,9 +231,9 @@ void jsonrpc_framer_feed(struct jsonrpc_framer *fr, const char *data, size_t len
             if (nl != NULL) {
                 emit(fr, fr->buf, fr->len, cb, ud);
                 fr->len = 0;
-                /* A big message (a tools/list page) should not pin its buffer for the life of
-                 * an idle connection. */
-                if (fr->cap > 65536) {
+                /* A message that spanned reads (a tools/list page) should not pin its buffer
+                 * for the life of an idle connection: fifty servers would keep megabytes. */
+                if (fr->cap > JSONRPC_FRAMER_KEEP) {
                     free(fr->buf);
                     fr->buf = NULL;
                     fr->cap = 0;

@@ -219,17 +219,21 @@ static void timestamp(char *buf, size_t n)
 
 void log_write(enum log_level level, const char *tag, const char *fmt, ...)
 {
-    char raw[LOG_LINE_MAX], clean[LOG_LINE_MAX], ts[32];
+    char *raw, *clean, ts[32];
     va_list ap;
     size_t i;
     FILE *f;
 
     if (level > log_level)
         return;
+    /* On the heap, not the stack: every thread logs, and each page a thread's stack ever
+     * touches stays resident for as long as the thread lives. */
+    raw = xmalloc(LOG_LINE_MAX);
+    clean = xmalloc(LOG_LINE_MAX);
     va_start(ap, fmt);
-    vsnprintf(raw, sizeof(raw), fmt, ap);
+    vsnprintf(raw, LOG_LINE_MAX, fmt, ap);
     va_end(ap);
-    log_redact(raw, clean, sizeof(clean));
+    log_redact(raw, clean, LOG_LINE_MAX);
     /* Control characters from peers would let them forge log lines or move the cursor. */
     for (i = 0; clean[i] != '\0'; i++)
         if ((unsigned char)clean[i] < 0x20 && clean[i] != '\t')
@@ -240,4 +244,6 @@ void log_write(enum log_level level, const char *tag, const char *fmt, ...)
     fprintf(f, "%s mcpzip[%d] %-5s %s: %s\n", ts, (int)getpid(), level_names[level], tag, clean);
     fflush(f);
     pthread_mutex_unlock(&log_mu);
+    free(raw);
+    free(clean);
 }

@@ -326,11 +326,9 @@ static size_t rank(struct proxy *px, struct catalog_snap *snap, const char *quer
     }
     for (i = 0; i < n; i++) {
         names[i] = snap->tools[cand[i].doc].name;
-        lines[i] = metatools_result_line(names[i], snap->tools[cand[i].doc].def);
+        lines[i] = catalog_text(snap, cand[i].doc, 0, metatools_result_line);
     }
     norder = llmrank_rank(llm, query, names, lines, n, snap->version, order, NULL);
-    for (i = 0; i < n; i++)
-        free((char *)lines[i]);
     k = 0;
     for (i = 0; i < norder && k < limit; i++) {
         out[k++] = cand[order[i]];
@@ -479,7 +477,13 @@ static cJSON *describe_tool(struct proxy *px, const cJSON *args, struct metatool
         return result;
     }
     /* The definition exactly as the upstream gave it, under the routed name. */
-    def = json_dup(t->def);
+    def = catalog_tool_def(t, &text);
+    if (def == NULL) {
+        result = metatools_error(text);
+        free(text);
+        catalog_release(proxy_catalog(px), snap);
+        return result;
+    }
     json_set_take(def, "name", cJSON_CreateString(t->name));
     /* Compact JSON: the model reads it as well as pretty JSON, for fewer tokens. */
     text = json_print(def);
@@ -823,12 +827,8 @@ static bool auto_fits(const struct config *cfg, const struct catalog_snap *snap)
 
     if (cfg->expose_auto_tokens <= 0 || snap->ntools == 0)
         return false;
-    for (size_t i = 0; i < snap->ntools && bytes <= budget; i++) {
-        char *text = json_print(snap->tools[i].def);
-
-        bytes += strlen(text) + strlen(snap->tools[i].server) + 2;
-        free(text);
-    }
+    for (size_t i = 0; i < snap->ntools && bytes <= budget; i++)
+        bytes += catalog_tool_size(&snap->tools[i]) + strlen(snap->tools[i].server) + 2;
     return bytes <= budget;
 }
 
@@ -853,7 +853,9 @@ cJSON *metatools_list_exposed(struct proxy *px, char **signature)
 
         if (!all && !pinned(cfg, t->name))
             continue;
-        def = json_dup(t->def);
+        def = catalog_tool_def(t, NULL);
+        if (def == NULL)
+            continue; /* unreadable: reachable through execute_tool still */
         json_set_take(def, "name", cJSON_CreateString(t->name));
         cJSON_AddItemToArray(tools, def);
         buf_printf(&sig, "%s\n", t->name);

@@ -32,6 +32,7 @@ static const char *const drop_env[] = {"GEMINI_API_KEY", "MCPZIP_LLM_API_KEY", N
 
 struct slot {
     struct upstream *up;
+    bool queued;     /* a refresh is waiting for a refresh thread */
     bool refreshing; /* a refresh of this server is running */
     bool again;      /* another was requested while it ran */
 };
@@ -45,10 +46,10 @@ struct proxy {
     struct llmrank *llm;
     struct slot *slots; /* config order */
     size_t nslots;
-    pthread_mutex_t mu; /* guards slots[].refreshing/again, threads, stopping, started */
+    pthread_mutex_t mu; /* guards slots[].queued/refreshing/again, threads, next, stopping, started */
     pthread_cond_t cv;
-    unsigned threads;    /* refresh threads running */
-    unsigned refreshing; /* of those, refreshes in progress (at most PROXY_REFRESH_PARALLEL) */
+    unsigned threads; /* refresh threads running, at most PROXY_REFRESH_PARALLEL */
+    size_t next;      /* where refresh threads look for queued work first */
     bool started;
     bool stopping;
     pthread_t housekeeper;
@@ -84,11 +85,6 @@ struct relay {
     cJSON *id;
     char *method;
     cJSON *params;
-};
-
-struct refresh_job {
-    struct proxy *px;
-    size_t slot;
 };
 
 const struct config *proxy_config(struct proxy *px)
@@ -160,36 +156,48 @@ int proxy_refresh(struct proxy *px, const char *name, struct catalog_diff *diff,
     return 0;
 }
 
+/* The next queued refresh, round robin from where the last one was taken (mu held). */
+static bool take_refresh(struct proxy *px, size_t *out)
+{
+    for (size_t k = 0; k < px->nslots; k++) {
+        size_t i = (px->next + k) % px->nslots;
+
+        if (px->slots[i].queued && !px->slots[i].refreshing) {
+            px->next = i + 1;
+            *out = i;
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * A refresh thread: takes queued refreshes until none is left, then ends. At most
+ * PROXY_REFRESH_PARALLEL run, so a startup refresh of fifty servers costs four threads (each
+ * thread's stack stays resident), and at most four tool lists are being parsed at once.
+ */
 static void *refresh_main(void *arg)
 {
-    struct refresh_job *job = arg;
-    struct proxy *px = job->px;
-    struct slot *s = &px->slots[job->slot];
+    struct proxy *px = arg;
     char *why = NULL;
+    size_t i;
 
-    free(job);
-    for (;;) {
-        pthread_mutex_lock(&px->mu);
-        while (px->refreshing >= PROXY_REFRESH_PARALLEL && !px->stopping)
-            pthread_cond_wait(&px->cv, &px->mu);
-        if (px->stopping) {
-            s->refreshing = false;
-            break;
-        }
-        px->refreshing++;
+    pthread_mutex_lock(&px->mu);
+    while (!px->stopping && take_refresh(px, &i)) {
+        struct slot *s = &px->slots[i];
+
+        s->queued = false;
+        s->refreshing = true;
         pthread_mutex_unlock(&px->mu);
         (void)proxy_refresh(px, upstream_name(s->up), NULL, &why);
         free(why);
         why = NULL;
         pthread_mutex_lock(&px->mu);
-        px->refreshing--;
-        pthread_cond_broadcast(&px->cv);
-        if (!s->again || px->stopping) {
-            s->refreshing = false;
-            break;
+        s->refreshing = false;
+        if (s->again) {
+            s->again = false;
+            s->queued = true;
         }
-        s->again = false;
-        pthread_mutex_unlock(&px->mu);
     }
     px->threads--;
     pthread_cond_broadcast(&px->cv);
@@ -197,11 +205,11 @@ static void *refresh_main(void *arg)
     return NULL;
 }
 
-/* Starts a refresh thread for slot i unless one runs (mu held). */
+/* Queues a refresh of slot i, or asks for another when one runs, and starts a refresh thread
+ * if fewer than PROXY_REFRESH_PARALLEL run (mu held). */
 static void spawn_refresh(struct proxy *px, size_t i)
 {
     struct slot *s = &px->slots[i];
-    struct refresh_job *job;
     pthread_attr_t attr;
     pthread_t th;
 
@@ -211,18 +219,17 @@ static void spawn_refresh(struct proxy *px, size_t i)
         s->again = true;
         return;
     }
-    job = xcalloc(1, sizeof(*job));
-    job->px = px;
-    job->slot = i;
+    s->queued = true;
+    if (px->threads >= PROXY_REFRESH_PARALLEL)
+        return; /* a running refresh thread takes it */
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&attr, 256 * 1024);
-    if (pthread_create(&th, &attr, refresh_main, job) == 0) {
-        s->refreshing = true;
+    if (pthread_create(&th, &attr, refresh_main, px) == 0) {
         px->threads++;
-    } else {
+    } else if (px->threads == 0) {
         LOG_ERROR("cannot start a refresh thread: %s", strerror(errno));
-        free(job);
+        s->queued = false;
     }
     pthread_attr_destroy(&attr);
 }

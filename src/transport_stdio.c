@@ -21,7 +21,7 @@
 #define STDIO_TAIL_LINES 6
 #define STDIO_TAIL_LEN 300
 #define STDIO_ERR_LINE_MAX (64u * 1024u)
-#define STDIO_READ_CHUNK 8192
+#define STDIO_READ_CHUNK 4096
 #define STDIO_TERM_GRACE_MS 1500
 #define STDIO_WRITE_STALL_MS 30000
 
@@ -86,9 +86,10 @@ static void *reader_main(void *arg)
     struct jsonrpc_framer *out = jsonrpc_framer_new(st->max_line);
     struct jsonrpc_framer *err = jsonrpc_framer_new(STDIO_ERR_LINE_MAX);
     bool out_open = true, err_open = true, woken = false;
-    /* Modest on purpose: every server has a reader thread, and each touched stack page stays
-     * resident for the connection's life; the framer joins reads into whole lines anyway. */
-    char buf[STDIO_READ_CHUNK], why[160], status[96];
+    /* Modest, and off the stack: every server has a reader thread, and each page its stack
+     * touches stays resident for the connection's life; the framer joins reads into lines. */
+    char *buf = xmalloc(STDIO_READ_CHUNK), why[160], status[96];
+    const size_t bufsz = STDIO_READ_CHUNK;
     ssize_t n;
 
     while (out_open && !woken) {
@@ -108,14 +109,14 @@ static void *reader_main(void *arg)
             break;
         }
         if (pfd[1].revents != 0) {
-            n = read(st->child.err_fd, buf, sizeof(buf));
+            n = read(st->child.err_fd, buf, bufsz);
             if (n > 0)
                 jsonrpc_framer_feed(err, buf, (size_t)n, on_err_line, st);
             else if (n == 0 || errno != EINTR)
                 err_open = false;
         }
         if (pfd[0].revents != 0) {
-            n = read(st->child.out_fd, buf, sizeof(buf));
+            n = read(st->child.out_fd, buf, bufsz);
             if (n > 0)
                 jsonrpc_framer_feed(out, buf, (size_t)n, on_out_line, st);
             else if (n == 0 || errno != EINTR)
@@ -125,7 +126,7 @@ static void *reader_main(void *arg)
     if (!woken) {
         /* The server closed stdout: it exited or crashed. Drain its last stderr words, learn
          * its exit status, and report the loss once. */
-        while (err_open && (n = read(st->child.err_fd, buf, sizeof(buf))) > 0)
+        while (err_open && (n = read(st->child.err_fd, buf, bufsz)) > 0)
             jsonrpc_framer_feed(err, buf, (size_t)n, on_err_line, st);
         int wst = proc_reap(st->child.pid, 300);
 
@@ -144,6 +145,7 @@ static void *reader_main(void *arg)
     }
     jsonrpc_framer_free(out);
     jsonrpc_framer_free(err);
+    free(buf);
     return NULL;
 }
 

@@ -82,6 +82,20 @@ static cJSON *tools(const char *json)
     return t;
 }
 
+/* Asserts that the definition of t (read back wherever it lives) has key == want. */
+static void expect_field(const struct catalog_tool *t, const char *key, const char *want)
+{
+    char *why = NULL;
+    cJSON *def;
+
+    assert_non_null(t);
+    def = catalog_tool_def(t, &why);
+    if (def == NULL)
+        fail_msg("%s: %s", t->name, why);
+    assert_string_equal(json_get_str(def, key), want);
+    cJSON_Delete(def);
+}
+
 /* Asserts the snapshot's routed names, in order. */
 static void expect_names(const struct catalog_snap *snap, const char *const *want, size_t n)
 {
@@ -127,7 +141,7 @@ static void test_new_catalog_empty(void **state)
     for (size_t i = 0; i < 3; i++) {
         assert_false(snap->servers[i].loaded);
         assert_false(snap->servers[i].live);
-        assert_null(snap->servers[i].tools);
+        assert_null(snap->servers[i].list);
         assert_int_equal(snap->servers[i].refreshed_at, 0);
     }
     assert_non_null(catalog_index(snap));
@@ -157,8 +171,8 @@ static void test_update_sorted_and_find(void **state)
     t = catalog_find(snap, "alpha__apple");
     assert_non_null(t);
     assert_string_equal(t->server, "alpha");
-    assert_string_equal(json_get_str(t->def, "name"), "apple");
-    assert_string_equal(json_get_str(t->def, "description"), "Apples.");
+    expect_field(t, "name", "apple");
+    expect_field(t, "description", "Apples.");
     assert_non_null(catalog_find(snap, "beta__Mid"));
     assert_null(catalog_find(snap, "alpha__APPLE")); /* exact, case-sensitive */
     assert_null(catalog_find(snap, "alpha__"));
@@ -243,7 +257,7 @@ static void test_duplicates_dropped(void **state)
     catalog_diff_clear(&d);
     snap = catalog_acquire(cat);
     expect_names(snap, want, 2);
-    assert_string_equal(json_get_str(catalog_find(snap, "alpha__a")->def, "description"), "first");
+    expect_field(catalog_find(snap, "alpha__a"), "description", "first");
     assert_int_equal(catalog_server(snap, "alpha")->ntools, 2);
     catalog_release(cat, snap);
     catalog_free(cat);
@@ -328,7 +342,7 @@ static void test_snapshot_isolation(void **state)
     assert_true(s2->version > s1->version);
     assert_non_null(catalog_find(s1, "alpha__old"));
     assert_null(catalog_find(s1, "alpha__new"));
-    assert_string_equal(json_get_str(catalog_find(s1, "alpha__old")->def, "name"), "old");
+    expect_field(catalog_find(s1, "alpha__old"), "name", "old");
     assert_non_null(catalog_find(s2, "alpha__new"));
     assert_null(catalog_find(s2, "alpha__old"));
     /* Nothing changed since s2: the same snapshot is handed out again. */
@@ -483,11 +497,18 @@ static void test_save_load_round_trip(void **state)
     assert_int_equal(s2->ntools, s1->ntools);
     for (size_t i = 0; i < s1->ntools; i++) {
         assert_string_equal(s2->tools[i].name, s1->tools[i].name);
-        a = json_print(s1->tools[i].def);
-        b = json_print(s2->tools[i].def);
+        cJSON *da = catalog_tool_def(&s1->tools[i], NULL);
+        cJSON *db = catalog_tool_def(&s2->tools[i], NULL);
+
+        assert_non_null(da);
+        assert_non_null(db);
+        a = json_print(da);
+        b = json_print(db);
         assert_string_equal(a, b);
         free(a);
         free(b);
+        cJSON_Delete(da);
+        cJSON_Delete(db);
     }
     for (size_t i = 0; i < s1->nservers; i++) {
         assert_int_equal(s2->servers[i].loaded, s1->servers[i].loaded);
@@ -588,14 +609,14 @@ static void test_load_missing(void **state)
 }
 
 /*
- * The cache file is two lines: a summary (format, version, per-server tool counts and refresh
- * times) read at once for `initialize`, then {"servers": {name: [tools]}} parsed later.
+ * The cache file is a summary line (format, version, per-server tool counts and refresh times)
+ * read at once for `initialize`, then one line per tool: "server<TAB>definition".
  */
 #define HEADER_V(version, summary)                                                             \
     "{\"format\":\"mcpzip-catalog\",\"version\":" version ",\"config\":\"/test/config.json\"," \
     "\"saved_at\":1,\"summary\":" summary "}\n"
-#define HEADER(summary) HEADER_V("1", summary)
-#define BODY(servers) "{\"servers\":" servers "}\n"
+#define HEADER(summary) HEADER_V("2", summary)
+#define TOOL(server, json) server "\t" json "\n"
 
 /* Loads text as the cache, expects ERR_PARSE with a reason containing needle, and no tools. */
 static void expect_rejected_cache(struct fixture *fx, const char *text, const char *needle)
@@ -637,16 +658,19 @@ static void test_load_corrupt(void **state)
         "",
         "\n",
         "[1,2,3]\n{}\n",
-        HEADER("{}"), /* the summary alone: the tools line is missing */
-        HEADER("{\"alpha\":{\"tools\":1}}") "{\"servers\":{\"alpha\":[{\"name\"",
-        HEADER("{}") "{\"servers\":[]}\n",
-        HEADER("{}") "not json\n",
-        "{\"format\":\"something-else\",\"version\":1,\"summary\":{}}\n" BODY(
-            "{\"alpha\":[{\"name\":\"a\"}]}"),
-        "{\"format\":\"mcpzip-catalog\",\"version\":1}\n" BODY("{\"alpha\":[{\"name\":\"a\"}]}"),
-        "{\"format\":\"mcpzip-catalog\",\"summary\":{}}\n" BODY("{\"alpha\":[{\"name\":\"a\"}]}"),
+        /* Cut short: inside a line, or before all of a server's lines. */
+        HEADER("{\"alpha\":{\"tools\":1}}") "alpha\t{\"name\"",
+        HEADER("{\"alpha\":{\"tools\":2}}") TOOL("alpha", "{\"name\":\"a\"}"),
+        HEADER("{\"alpha\":{\"tools\":1}}") TOOL("alpha", "{\"name\":\"a\"}") "alpha\t",
+        HEADER("{}") "not a tool line\n",
+        HEADER("{}") TOOL("alpha", "not json"),
+        HEADER("{}") TOOL("alpha", "{\"name\":\"a\"} trailing"),
+        "{\"format\":\"something-else\",\"version\":2,\"summary\":{}}\n" TOOL(
+            "alpha", "{\"name\":\"a\"}"),
+        "{\"format\":\"mcpzip-catalog\",\"version\":2}\n" TOOL("alpha", "{\"name\":\"a\"}"),
+        "{\"format\":\"mcpzip-catalog\",\"summary\":{}}\n" TOOL("alpha", "{\"name\":\"a\"}"),
         /* The single-line layout of earlier builds is foreign now. */
-        "{\"format\":\"mcpzip-catalog\",\"version\":1,\"servers\":{\"alpha\":{\"tools\":"
+        "{\"format\":\"mcpzip-catalog\",\"version\":2,\"servers\":{\"alpha\":{\"tools\":"
         "[{\"name\":\"a\"}]}}}",
     };
 
@@ -659,10 +683,12 @@ static void test_load_wrong_version(void **state)
 {
     struct fixture *fx = *state;
 
-    expect_rejected_cache(fx, HEADER_V("2", "{}") BODY("{\"alpha\":[{\"name\":\"a\"}]}"),
-                          "version 2");
-    expect_rejected_cache(fx, HEADER_V("0", "{}") BODY("{\"alpha\":[{\"name\":\"a\"}]}"),
-                          "version 0");
+    /* Version 1 is the two-line layout of earlier builds: rebuilt, not misread. */
+    expect_rejected_cache(fx,
+                          HEADER_V("1", "{}") "{\"servers\":{\"alpha\":[{\"name\":\"a\"}]}}\n",
+                          "version 1");
+    expect_rejected_cache(fx, HEADER_V("3", "{}") TOOL("alpha", "{\"name\":\"a\"}"), "version 3");
+    expect_rejected_cache(fx, HEADER_V("0", "{}") TOOL("alpha", "{\"name\":\"a\"}"), "version 0");
 }
 
 /*
@@ -677,9 +703,9 @@ static void test_load_non_integer_version(void **state)
 {
     struct fixture *fx = *state;
 
-    expect_rejected_cache(fx, HEADER_V("1e300", "{}") BODY("{\"alpha\":[{\"name\":\"a\"}]}"),
+    expect_rejected_cache(fx, HEADER_V("1e300", "{}") TOOL("alpha", "{\"name\":\"a\"}"),
                           "version");
-    expect_rejected_cache(fx, HEADER_V("1.5", "{}") BODY("{\"alpha\":[{\"name\":\"a\"}]}"),
+    expect_rejected_cache(fx, HEADER_V("2.5", "{}") TOOL("alpha", "{\"name\":\"a\"}"),
                           "version");
 }
 
@@ -698,9 +724,7 @@ static void test_load_rejected_cache_leaves_no_state(void **state)
     int64_t at;
     int rc;
 
-    write_cache(
-        fx, HEADER("{\"alpha\":{\"tools\":1,\"refreshed_at\":1700000000000}}") "{\"servers\":{"
-                                                                               "\"alpha\":[{\"na");
+    write_cache(fx, HEADER("{\"alpha\":{\"tools\":1,\"refreshed_at\":1700000000000}}") "alpha\t{\"na");
     rc = catalog_load(cat, &why);
     free(why);
     snap = catalog_acquire(cat);
@@ -723,7 +747,7 @@ static void test_load_drops_unconfigured_servers(void **state)
 
     write_cache(fx, HEADER("{\"removed\":{\"tools\":1,\"refreshed_at\":5},"
                            "\"alpha\":{\"tools\":1,\"refreshed_at\":1700000000000}}")
-                        BODY("{\"removed\":[{\"name\":\"x\"}],\"alpha\":[{\"name\":\"a\"}]}"));
+                        TOOL("removed", "{\"name\":\"x\"}") TOOL("alpha", "{\"name\":\"a\"}"));
     assert_int_equal(catalog_load(cat, &why), 0);
     snap = catalog_acquire(cat);
     expect_names(snap, want, 1);
@@ -737,7 +761,8 @@ static void test_load_drops_unconfigured_servers(void **state)
     catalog_free(cat);
 }
 
-/* Malformed entries are filtered as a live refresh would: nameless, non-object, duplicates. */
+/* Malformed entries are filtered as a live refresh would: nameless, non-object, duplicates. A
+ * server the summary lists with no lines has an empty list; one it does not list, no list. */
 static void test_load_filters_bad_tools(void **state)
 {
     struct fixture *fx = *state;
@@ -746,16 +771,18 @@ static void test_load_filters_bad_tools(void **state)
     char *why = NULL;
     static const char *const want[] = {"alpha__a", "alpha__b"};
 
-    write_cache(fx, HEADER("{}") BODY(
-                        "{\"alpha\":[{\"name\":\"a\",\"description\":\"1st\"},"
-                        "{\"description\":\"no name\"},42,\"str\",{\"name\":7},{\"name\":\"b\"},"
-                        "{\"name\":\"a\",\"description\":\"2nd\"}],"
-                        "\"beta\":\"not an array\",\"gamma\":{\"tools\":[]}}"));
+    write_cache(fx, HEADER("{\"alpha\":{\"tools\":7},\"beta\":{\"tools\":0}}")
+                        TOOL("alpha", "{\"name\":\"a\",\"description\":\"1st\"}")
+                            TOOL("alpha", "{\"description\":\"no name\"}") TOOL("alpha", "42")
+                                TOOL("alpha", "\"str\"") TOOL("alpha", "{\"name\":7}")
+                                    TOOL("alpha", "{\"name\":\"b\"}")
+                                        TOOL("alpha", "{\"name\":\"a\",\"description\":\"2nd\"}"));
     assert_int_equal(catalog_load(cat, &why), 0);
     snap = catalog_acquire(cat);
     expect_names(snap, want, 2);
-    assert_string_equal(json_get_str(catalog_find(snap, "alpha__a")->def, "description"), "1st");
-    assert_false(catalog_server(snap, "beta")->loaded);
+    expect_field(catalog_find(snap, "alpha__a"), "description", "1st");
+    assert_true(catalog_server(snap, "beta")->loaded);
+    assert_int_equal(catalog_server(snap, "beta")->ntools, 0);
     assert_false(catalog_server(snap, "gamma")->loaded);
     catalog_release(cat, snap);
     catalog_free(cat);
@@ -769,8 +796,8 @@ static void test_load_keeps_live_list(void **state)
     struct catalog_snap *snap;
     char *why = NULL;
 
-    write_cache(fx, HEADER("{}") BODY("{\"alpha\":[{\"name\":\"cached\"}],"
-                                      "\"beta\":[{\"name\":\"cached\"}]}"));
+    write_cache(fx, HEADER("{}") TOOL("alpha", "{\"name\":\"cached\"}")
+                        TOOL("beta", "{\"name\":\"cached\"}"));
     catalog_update(cat, "alpha", tools("[{\"name\":\"live\"}]"), NULL);
     assert_int_equal(catalog_load(cat, &why), 0);
     snap = catalog_acquire(cat);
@@ -797,7 +824,7 @@ static void test_load_keeps_live_refresh_time(void **state)
     int64_t before, after;
 
     write_cache(fx, HEADER("{\"alpha\":{\"tools\":1,\"refreshed_at\":5}}")
-                        BODY("{\"alpha\":[{\"name\":\"cached\"}]}"));
+                        TOOL("alpha", "{\"name\":\"cached\"}"));
     catalog_update(cat, "alpha", tools("[{\"name\":\"live\"}]"), NULL);
     snap = catalog_acquire(cat);
     before = catalog_server(snap, "alpha")->refreshed_at;
@@ -811,36 +838,108 @@ static void test_load_keeps_live_refresh_time(void **state)
     assert_int_equal(after, before);
 }
 
-/* The saved file is the documented two lines: a small summary with counts, then the tools. */
+/* The saved file is the documented layout: a small summary with counts, then a line per tool
+ * holding the definition as the upstream gave it (compact JSON). */
 static void test_save_layout(void **state)
 {
     struct fixture *fx = *state;
     struct catalog *cat = catalog_new(fx->cfg, fx->cache);
     char *why = NULL, *text = NULL, *nl;
     size_t len = 0;
-    cJSON *head, *body;
+    cJSON *head;
     double n = 0;
+    static const char body[] = "alpha\t{\"name\":\"a\",\"description\":\"x\\ty\"}\n"
+                               "alpha\t{\"name\":\"b\"}\n"
+                               "gamma\t{\"name\":\"c\"}\n";
 
-    catalog_update(cat, "alpha", tools("[{\"name\":\"a\"},{\"name\":\"b\"}]"), NULL);
+    catalog_update(cat, "alpha",
+                   tools("[{\"name\":\"a\", \"description\": \"x\\ty\"},{\"name\":\"b\"}]"),
+                   NULL);
+    catalog_update(cat, "beta", tools("[]"), NULL);
+    catalog_update(cat, "gamma", tools("[{\"name\":\"c\"}]"), NULL);
     assert_int_equal(catalog_save(cat, &why), 0);
     assert_int_equal(fsutil_read_file(fx->cache, 1 << 20, &text, &len, &why), 0);
     nl = strchr(text, '\n');
     assert_non_null(nl);
-    assert_int_equal(text[len - 1], '\n');
-    assert_ptr_equal(strchr(nl + 1, '\n'), text + len - 1);
     head = json_parse(text, (size_t)(nl - text), NULL);
-    body = json_parse(nl + 1, len - (size_t)(nl + 1 - text), NULL);
     assert_non_null(head);
-    assert_non_null(body);
     assert_string_equal(json_get_str(head, "format"), "mcpzip-catalog");
+    assert_true(json_get_num(head, "version", &n));
+    assert_int_equal((int)n, 2);
     assert_true(json_get_num(json_get_obj(json_get_obj(head, "summary"), "alpha"), "tools", &n));
     assert_int_equal((int)n, 2);
+    assert_true(json_get_num(json_get_obj(json_get_obj(head, "summary"), "beta"), "tools", &n));
+    assert_int_equal((int)n, 0);
     assert_null(json_get(head, "servers")); /* no tools in the summary line */
-    assert_int_equal(cJSON_GetArraySize(json_get_arr(json_get_obj(body, "servers"), "alpha")), 2);
-    assert_null(json_get_obj(json_get_obj(body, "servers"), "beta")); /* never loaded */
+    assert_string_equal(nl + 1, body);
     cJSON_Delete(head);
-    cJSON_Delete(body);
     free(text);
+    catalog_free(cat);
+}
+
+/*
+ * Definitions live in the cache file once it is saved: they read back the same after a save,
+ * also from snapshots taken before it, and a list unchanged by a refresh stays where it is. If
+ * someone changes the file in place, what no longer parses as that tool is reported, never
+ * served as something else.
+ */
+static void test_defs_read_back_from_file(void **state)
+{
+    struct fixture *fx = *state;
+    struct catalog *cat = catalog_new(fx->cfg, fx->cache);
+    struct catalog_snap *before, *after;
+    char *why = NULL;
+    cJSON *def;
+    FILE *f;
+
+    catalog_update(cat, "alpha",
+                   tools("[{\"name\":\"a\",\"description\":\"Alpha one.\"},"
+                         "{\"name\":\"b\",\"description\":\"Beta two.\"}]"),
+                   NULL);
+    before = catalog_acquire(cat);
+    assert_int_equal(catalog_save(cat, &why), 0);
+    after = catalog_acquire(cat);
+    assert_ptr_equal(before->tools, after->tools); /* the same tool table and index */
+    expect_field(catalog_find(before, "alpha__a"), "description", "Alpha one.");
+    expect_field(catalog_find(after, "alpha__b"), "description", "Beta two.");
+    assert_int_equal(catalog_tool_size(catalog_find(after, "alpha__b")),
+                     strlen("{\"name\":\"b\",\"description\":\"Beta two.\"}"));
+    /* Deleting the file does not matter: the catalog reads the file it wrote. */
+    assert_int_equal(unlink(fx->cache), 0);
+    expect_field(catalog_find(after, "alpha__a"), "description", "Alpha one.");
+    catalog_release(cat, before);
+    catalog_release(cat, after);
+
+    /* A refresh that finds the same tools keeps them; one that changes them is served. */
+    catalog_update(cat, "alpha",
+                   tools("[{\"name\":\"a\",\"description\":\"Alpha one.\"},"
+                         "{\"name\":\"b\",\"description\":\"Beta two.\"}]"),
+                   NULL);
+    catalog_update(cat, "beta", tools("[{\"name\":\"c\",\"description\":\"New.\"}]"), NULL);
+    assert_int_equal(catalog_save(cat, &why), 0);
+    after = catalog_acquire(cat);
+    expect_field(catalog_find(after, "beta__c"), "description", "New.");
+    expect_field(catalog_find(after, "alpha__b"), "description", "Beta two.");
+
+    /* Overwritten in place (not the atomic replace mcpzip does): not trusted. */
+    f = fopen(fx->cache, "r+");
+    assert_non_null(f);
+    assert_int_equal(ftruncate(fileno(f), 10), 0);
+    fclose(f);
+    def = catalog_tool_def(catalog_find(after, "alpha__b"), &why);
+    assert_null(def);
+    assert_non_null(strstr(why, "alpha__b"));
+    assert_non_null(strstr(why, "proxy_refresh"));
+    free(why);
+    why = NULL;
+    catalog_release(cat, after);
+    /* The next save still writes every tool, the unreadable ones by name. */
+    catalog_update(cat, "gamma", tools("[]"), NULL);
+    assert_int_equal(catalog_save(cat, &why), 0);
+    after = catalog_acquire(cat);
+    expect_field(catalog_find(after, "alpha__b"), "name", "b");
+    expect_field(catalog_find(after, "beta__c"), "name", "c");
+    catalog_release(cat, after);
     catalog_free(cat);
 }
 
@@ -854,8 +953,8 @@ static void test_load_async(void **state)
     static const char *const want[] = {"alpha__a", "alpha__b", "beta__c"};
 
     write_cache(fx, HEADER("{\"alpha\":{\"tools\":2},\"beta\":{\"tools\":1}}")
-                        BODY("{\"alpha\":[{\"name\":\"a\"},{\"name\":\"b\"}],"
-                             "\"beta\":[{\"name\":\"c\"}]}"));
+                        TOOL("alpha", "{\"name\":\"a\"}") TOOL("alpha", "{\"name\":\"b\"}")
+                            TOOL("beta", "{\"name\":\"c\"}"));
     catalog_load_async(cat);
     /* Known at once (from the summary while loading, or from the tools once loaded). */
     assert_true(catalog_count(cat, "alpha", &count));
@@ -889,7 +988,7 @@ static void test_load_async_bad_cache(void **state)
     catalog_release(cat, snap);
     catalog_free(cat);
 
-    write_cache(fx, HEADER("{\"alpha\":{\"tools\":3}}") "{\"servers\":{\"alpha\":[");
+    write_cache(fx, HEADER("{\"alpha\":{\"tools\":3}}") TOOL("alpha", "{\"name\":\"a\"}"));
     cat = catalog_new(fx->cfg, fx->cache);
     catalog_load_async(cat);
     snap = catalog_acquire(cat);
@@ -938,6 +1037,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cache_path, setup, teardown),
         cmocka_unit_test_setup_teardown(test_save_load_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_save_layout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_defs_read_back_from_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_save_creates_private_dir, setup, teardown),
         cmocka_unit_test_setup_teardown(test_save_only_when_changed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_save_failure_retried, setup, teardown),
