@@ -584,22 +584,26 @@ static struct snap_priv *build(struct catalog *cat)
 const char *catalog_text(struct catalog_snap *snap, size_t tool, unsigned slot, catalog_fmt_cb fmt)
 {
     struct snap_core *core = ((struct snap_priv *)snap)->core;
-    char **cell = &core->texts[tool * CATALOG_TEXT_SLOTS + slot];
-    char *text = __atomic_load_n(cell, __ATOMIC_ACQUIRE), *expected = NULL;
+    char **cells = &core->texts[tool * CATALOG_TEXT_SLOTS];
+    char *text = __atomic_load_n(&cells[slot], __ATOMIC_ACQUIRE), *made[CATALOG_TEXT_SLOTS] = {0};
     cJSON *def;
 
     if (text != NULL)
         return text;
     def = catalog_tool_def(&snap->tools[tool], NULL);
-    text = fmt(snap->tools[tool].name, def);
+    fmt(snap->tools[tool].name, def, made);
     cJSON_Delete(def);
-    /* Two threads may format the same tool at once; the first to publish wins. */
-    if (!__atomic_compare_exchange_n(cell, &expected, text, false, __ATOMIC_ACQ_REL,
-                                     __ATOMIC_ACQUIRE)) {
-        free(text);
-        text = expected;
+    /* Two threads may format the same tool at once; the first to publish a slot wins it. */
+    for (unsigned i = 0; i < CATALOG_TEXT_SLOTS; i++) {
+        char *expected = NULL;
+
+        if (made[i] == NULL)
+            made[i] = xstrdup("");
+        if (!__atomic_compare_exchange_n(&cells[i], &expected, made[i], false, __ATOMIC_ACQ_REL,
+                                         __ATOMIC_ACQUIRE))
+            free(made[i]);
     }
-    return text;
+    return __atomic_load_n(&cells[slot], __ATOMIC_ACQUIRE);
 }
 
 bool catalog_all_ready(const struct catalog_snap *snap)

@@ -127,13 +127,15 @@ size_t catalog_tool_size(const struct catalog_tool *t);
 /* The upstream's own name of tool i (< catalog_server.ntools) of a server's list. */
 const char *catalog_list_name(const struct catalog_list *list, size_t i);
 
-/* Text derived from one tool once per snapshot (the search result line, the short
- * description) instead of on every search. fmt builds it (newly allocated) the first time from
- * the tool's definition (NULL if it cannot be read back); later calls return the same string,
- * which lives as long as the snapshot. Any thread. */
-typedef char *(*catalog_fmt_cb)(const char *name, const cJSON *def);
-const char *catalog_text(struct catalog_snap *snap, size_t tool, unsigned slot, catalog_fmt_cb fmt);
+/* Texts derived from one tool once per snapshot (the search result line, the short
+ * description) instead of on every search. The first time any of them is asked for, fmt gets
+ * the tool's definition (NULL if it cannot be read back) and fills all CATALOG_TEXT_SLOTS
+ * (newly allocated strings, or NULL for ""), so the definition is read once; the text of slot
+ * lives as long as the snapshot. Any thread. */
 #define CATALOG_TEXT_SLOTS 2
+typedef void (*catalog_fmt_cb)(const char *name, const cJSON *def,
+                               char *texts[CATALOG_TEXT_SLOTS]);
+const char *catalog_text(struct catalog_snap *snap, size_t tool, unsigned slot, catalog_fmt_cb fmt);
 
 /* True when every enabled server has a tool list and none failed its last refresh. */
 bool catalog_all_ready(const struct catalog_snap *snap);

@@ -126,15 +126,6 @@ static void first_sentence(struct buf *b, const char *text)
             b->s[i] = ' ';
 }
 
-/* The first sentence of a tool's description (catalog_text formatter). */
-static char *short_description(const char *name, const cJSON *def)
-{
-    struct buf d = {0};
-
-    (void)name;
-    first_sentence(&d, json_get_str(def, "description"));
-    return buf_take(&d);
-}
 
 static const char *param_type(const cJSON *schema)
 {
@@ -190,6 +181,17 @@ char *metatools_result_line(const char *name, const cJSON *def)
         buf_puts(&b, "]");
     }
     return buf_take(&b);
+}
+
+/* The texts a search shows of a tool (catalog_text formatter): slot 0 its result line, slot 1
+ * the first sentence of its description. */
+static void result_texts(const char *name, const cJSON *def, char *texts[CATALOG_TEXT_SLOTS])
+{
+    struct buf d = {0};
+
+    texts[0] = metatools_result_line(name, def);
+    first_sentence(&d, json_get_str(def, "description"));
+    texts[1] = buf_take(&d);
 }
 
 /* Lists the server names for "try one of" hints. */
@@ -326,7 +328,7 @@ static size_t rank(struct proxy *px, struct catalog_snap *snap, const char *quer
     }
     for (i = 0; i < n; i++) {
         names[i] = snap->tools[cand[i].doc].name;
-        lines[i] = catalog_text(snap, cand[i].doc, 0, metatools_result_line);
+        lines[i] = catalog_text(snap, cand[i].doc, 0, result_texts);
     }
     norder = llmrank_rank(llm, query, names, lines, n, snap->version, order, NULL);
     k = 0;
@@ -402,10 +404,10 @@ static cJSON *search_tools(struct proxy *px, const cJSON *args, struct metatool_
         /* Lines and short descriptions are formatted once per catalog, not per search. */
         if (i > 0)
             buf_puts(&b, "\n");
-        buf_puts(&b, catalog_text(snap, doc, 0, metatools_result_line));
+        buf_puts(&b, catalog_text(snap, doc, 0, result_texts));
         cJSON_AddStringToObject(r, "name", t->name);
         cJSON_AddStringToObject(r, "server", t->server);
-        cJSON_AddStringToObject(r, "description", catalog_text(snap, doc, 1, short_description));
+        cJSON_AddStringToObject(r, "description", catalog_text(snap, doc, 1, result_texts));
         cJSON_AddNumberToObject(r, "score", round(hits[i].score * 1000) / 1000);
         cJSON_AddItemToArray(results, r);
     }
