@@ -820,7 +820,8 @@ struct line_reader {
 static int next_line(struct line_reader *lr, size_t max, char **line, size_t *len, uint64_t *off)
 {
     for (;;) {
-        char *nl = memchr(lr->buf + lr->start, '\n', lr->end - lr->start);
+        char *nl = lr->end > lr->start ? memchr(lr->buf + lr->start, '\n', lr->end - lr->start)
+                                       : NULL;
         ssize_t n;
 
         if (nl != NULL) {
