@@ -943,6 +943,121 @@ static void test_defs_read_back_from_file(void **state)
     catalog_free(cat);
 }
 
+/* A tools array of n tools named t0..t(n-1) on server, whose descriptions are desc_len bytes
+ * long (so lines can be made to straddle and exceed the loader's 64 KiB reads). */
+static cJSON *big_tools(size_t n, size_t desc_len)
+{
+    cJSON *arr = cJSON_CreateArray();
+    char *desc = malloc(desc_len + 1);
+
+    for (size_t i = 0; i < n; i++) {
+        cJSON *t = cJSON_CreateObject();
+        char name[32];
+
+        snprintf(name, sizeof(name), "t%zu", i);
+        for (size_t k = 0; k < desc_len; k++)
+            desc[k] = (char)('a' + (i + k) % 26);
+        desc[desc_len] = '\0';
+        cJSON_AddStringToObject(t, "name", name);
+        cJSON_AddStringToObject(t, "description", desc);
+        cJSON_AddItemToArray(arr, t);
+    }
+    free(desc);
+    return arr;
+}
+
+/* A catalog bigger than the loader's reads, with lines that straddle them and one line longer
+ * than a read, comes back tool for tool. */
+static void test_round_trip_big_lines(void **state)
+{
+    struct fixture *fx = *state;
+    struct catalog *cat = catalog_new(fx->cfg, fx->cache), *cat2;
+    struct catalog_snap *s1, *s2;
+    char *why = NULL;
+
+    catalog_update(cat, "alpha", big_tools(300, 997), NULL);
+    catalog_update(cat, "beta", big_tools(2, 200000), NULL);
+    assert_int_equal(catalog_save(cat, &why), 0);
+    cat2 = catalog_new(fx->cfg, fx->cache);
+    if (catalog_load(cat2, &why) != 0)
+        fail_msg("catalog_load: %s", why);
+    s1 = catalog_acquire(cat);
+    s2 = catalog_acquire(cat2);
+    assert_int_equal(s2->ntools, 302);
+    for (size_t i = 0; i < s1->ntools; i++) {
+        cJSON *a = catalog_tool_def(&s1->tools[i], NULL), *b = catalog_tool_def(&s2->tools[i], NULL);
+
+        assert_string_equal(s1->tools[i].name, s2->tools[i].name);
+        assert_non_null(a);
+        assert_non_null(b);
+        assert_true(cJSON_Compare(a, b, 1));
+        cJSON_Delete(a);
+        cJSON_Delete(b);
+    }
+    catalog_release(cat, s1);
+    catalog_release(cat2, s2);
+    catalog_free(cat2);
+    catalog_free(cat);
+}
+
+struct reader_job {
+    struct catalog *cat;
+    volatile bool *stop;
+    size_t reads, bad;
+};
+
+/* Reads every definition of every snapshot over and over, checking each is the tool named. */
+static void *reader_main(void *arg)
+{
+    struct reader_job *j = arg;
+
+    while (!*j->stop) {
+        struct catalog_snap *snap = catalog_acquire(j->cat);
+
+        for (size_t i = 0; i < snap->ntools; i++) {
+            cJSON *def = catalog_tool_def(&snap->tools[i], NULL);
+            const char *name = json_get_str(def, "name");
+
+            j->reads++;
+            if (name == NULL || strstr(snap->tools[i].name, name) == NULL)
+                j->bad++;
+            cJSON_Delete(def);
+        }
+        catalog_release(j->cat, snap);
+    }
+    return NULL;
+}
+
+/* Saves move definitions from memory into the file while other threads read them: every read
+ * gets the right tool (ASan checks that no reader touches what a save freed). */
+static void test_save_while_reading(void **state)
+{
+    struct fixture *fx = *state;
+    struct catalog *cat = catalog_new(fx->cfg, fx->cache);
+    struct reader_job jobs[3];
+    pthread_t th[3];
+    volatile bool stop = false;
+    char *why = NULL;
+
+    catalog_update(cat, "alpha", big_tools(40, 300), NULL);
+    for (int i = 0; i < 3; i++) {
+        jobs[i] = (struct reader_job){.cat = cat, .stop = &stop};
+        assert_int_equal(pthread_create(&th[i], NULL, reader_main, &jobs[i]), 0);
+    }
+    for (int round = 0; round < 30; round++) {
+        catalog_update(cat, round % 2 ? "beta" : "gamma", big_tools((size_t)round + 1, 100),
+                       NULL);
+        assert_int_equal(catalog_save(cat, &why), 0);
+    }
+    stop = true;
+    for (int i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+        assert_true(jobs[i].reads > 0);
+        assert_int_equal(jobs[i].bad, 0);
+    }
+    catalog_free(cat);
+}
+
 /* catalog_load_async: acquire waits for the background load; free joins the loader. */
 static void test_load_async(void **state)
 {
@@ -1038,6 +1153,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_save_load_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_save_layout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_defs_read_back_from_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_round_trip_big_lines, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_save_while_reading, setup, teardown),
         cmocka_unit_test_setup_teardown(test_save_creates_private_dir, setup, teardown),
         cmocka_unit_test_setup_teardown(test_save_only_when_changed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_save_failure_retried, setup, teardown),
