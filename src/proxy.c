@@ -17,6 +17,7 @@
 #include "llmrank.h"
 #include "log.h"
 #include "oauth.h"
+#include "transport_stdio.h"
 #include "xmem.h"
 
 #define PROXY_SHUTDOWN_WAIT_MS 1500
@@ -41,6 +42,7 @@ struct proxy {
     const struct config *cfg;
     struct catalog *cat;
     struct proc_spawner *spawner;
+    struct stdio_hub *stdio;
     struct http_lib *http;
     struct oauth *oauth; /* OAuth for every remote server without headers */
     struct llmrank *llm;
@@ -593,6 +595,7 @@ struct proxy *proxy_new(const struct config *cfg)
     pthread_mutex_init(&px->cmu, NULL);
     pthread_cond_init(&px->cv, NULL);
     px->spawner = proc_spawner_new();
+    px->stdio = transport_stdio_hub_new();
     px->cat = catalog_new(cfg, cache);
     catalog_load_async(px->cat);
     free(cache);
@@ -600,6 +603,7 @@ struct proxy *proxy_new(const struct config *cfg)
     px->llm = llmrank_new(cfg, px->http);
     px->oauth = oauth_new(px->http, NULL);
     opts.spawner = px->spawner;
+    opts.stdio = px->stdio;
     opts.http = px->http;
     opts.oauth = px->oauth;
     opts.drop_env = drop_env;
@@ -699,6 +703,7 @@ void proxy_free(struct proxy *px)
     for (size_t i = 0; i < px->nslots; i++)
         upstream_free(px->slots[i].up);
     free(px->slots);
+    transport_stdio_hub_free(px->stdio);
     catalog_free(px->cat);
     proc_spawner_free(px->spawner);
     llmrank_free(px->llm);

@@ -7,9 +7,11 @@
  *
  * Delivery: every message the server sends is handed to on_msg as raw bytes of one JSON text,
  * in the order received. A transport calls on_closed exactly once when the connection is lost
- * by itself (child exited, stream ended) — not when the owner calls close. Both callbacks run on
- * the transport's own reader thread (stdio) or on the thread inside send() (HTTP), must not
- * block for long, and must never free the transport.
+ * by itself (child exited, stream ended) — not when the owner calls close. on_msg runs on the
+ * thread that reads the transport (stdio: one hub thread for every child, see transport_stdio.h;
+ * SSE: its stream thread) or on the thread inside send() (HTTP); on_closed on a thread of the
+ * transport. Callbacks must not block (a stdio callback that did would hold up every other
+ * stdio server), and must never free the transport.
  *
  * Lifetime: the owner creates, starts, sends from any thread (sends are serialized inside),
  * calls close (idempotent: ends the peer and stops callbacks; after it returns no callback runs),

@@ -527,8 +527,9 @@ static int exchange(struct upstream *up, const char *method, cJSON *params, int6
             note = jsonrpc_notification_take("notifications/cancelled", cp);
             text = json_print(note);
             cJSON_Delete(note);
-            /* Bounded: a cancellation must not hang on a server that stopped answering. */
-            if (t->ops->send(t, text, strlen(text), upstream_now_ms() + 5000, NULL, &nwhy) != 0)
+            /* Bounded: a cancellation must not hang on a server that stopped answering (or
+             * reading), and the caller is waiting for its timeout result. */
+            if (t->ops->send(t, text, strlen(text), upstream_now_ms() + 1000, NULL, &nwhy) != 0)
                 free(nwhy);
             free(text);
             pthread_mutex_lock(&up->mu);
@@ -577,7 +578,8 @@ static int connect_now(struct upstream *up, int64_t deadline, struct cancel *can
     }
     switch (up->cfg->transport) {
     case CONFIG_STDIO:
-        t = transport_stdio_new(up->cfg, up->opts.spawner, up->opts.drop_env, up->opts.max_message);
+        t = transport_stdio_new(up->cfg, up->opts.spawner, up->opts.stdio, up->opts.drop_env,
+                                up->opts.max_message);
         break;
     case CONFIG_HTTP:
         t = transport_http_new(up->cfg, up->opts.http, up->opts.oauth, up->opts.max_message);

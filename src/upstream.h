@@ -65,8 +65,11 @@ struct upstream_hooks {
     void *ud;
 };
 
+struct stdio_hub;
+
 struct upstream_opts {
     struct proc_spawner *spawner;
+    struct stdio_hub *stdio;     /* reads every stdio child's output (transport_stdio.h) */
     struct http_lib *http;       /* libcurl, loaded when a remote server is first used */
     struct oauth *oauth;         /* OAuth for remote servers without headers; may be NULL */
     const char *const *drop_env; /* variables children must not inherit */
@@ -83,7 +86,8 @@ struct upstream_status {
     char *protocol; /* negotiated version, newly allocated or NULL */
 };
 
-/* cfg, opts->spawner and opts->drop_env are borrowed and must outlive the upstream. */
+/* cfg, opts->spawner, opts->stdio and opts->drop_env are borrowed and must outlive the
+ * upstream. */
 struct upstream *upstream_new(const struct config_server *cfg, const struct upstream_opts *opts,
                               const struct upstream_hooks *hooks);
 /* Disconnects (ending the child) and frees. NULL is a no-op. */

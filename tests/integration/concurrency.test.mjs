@@ -48,6 +48,28 @@ test('a long call does not delay ping, search or a call on another server', asyn
   assert.equal(textOf(await long), 'slept 4000');
 });
 
+// One thread reads every child's output: a server that stops reading its stdin while it sends
+// pings (so mcpzip's answers fill a pipe nobody reads) must not hold up the others.
+test('a server that floods pings and stops reading does not stall other servers', async (t) => {
+  const sb = sandbox(t);
+  const p = await sb.serveInit({ mcpServers: { stuck: sb.fake(), other: sb.fake() } });
+  await Promise.all([p.execute('stuck__echo', { message: 'w' }), p.execute('other__echo', { message: 'w' })]);
+  const flood = p.execute('stuck__flood', { pings: 5000 }, { timeout: 8 });
+  await new Promise((r) => setTimeout(r, 700));
+  const quick = await timed(Promise.all([
+    p.execute('other__echo', { message: 'still here' }),
+    p.execute('other__sleep', { ms: 50 }),
+    p.search('echo'),
+  ]));
+  assert.equal(textOf(quick.value[0]), 'still here');
+  assert.equal(textOf(quick.value[1]), 'slept 50');
+  assert.ok(quick.ms < 2000 * SLOW, `calls to another server took ${quick.ms} ms during the flood`);
+  const r = await flood;
+  assert.equal(r.isError, true);
+  assert.match(textOf(r), /timed out after 8 s/);
+  assert.equal(textOf(await p.execute('other__echo', { message: 'after' })), 'after');
+});
+
 test('concurrent calls on one server overlap and use one process', async (t) => {
   const sb = sandbox(t);
   const starts = sb.file('starts.log');
