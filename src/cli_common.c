@@ -210,11 +210,14 @@ int cli_common_session(const char *config_path, struct cli_session *s)
 
 void cli_common_session_end(struct cli_session *s)
 {
+    bool freed = true;
+
     if (s->px != NULL) {
         proxy_shutdown(s->px);
-        proxy_free(s->px);
+        freed = proxy_free(s->px);
     }
-    config_free(s->cfg);
+    if (freed)
+        config_free(s->cfg);
     memset(s, 0, sizeof(*s));
 }
 

@@ -167,8 +167,8 @@ int cli_serve_main(int argc, char **argv)
         log_close();
         _exit(0);
     }
-    proxy_free(px);
-    config_free(cfg);
+    if (proxy_free(px))
+        config_free(cfg);
     LOG_INFO("stopped");
     log_close();
     return 0;

@@ -249,7 +249,7 @@ static int on_progress(void *ud, curl_off_t dlt, curl_off_t dln, curl_off_t ult,
         x->cancelled = true;
         return 1;
     }
-    if (x->rq->stop != NULL && *x->rq->stop) {
+    if (x->rq->stop != NULL && __atomic_load_n(x->rq->stop, __ATOMIC_ACQUIRE)) {
         x->stopped_by_owner = true;
         return 1;
     }

@@ -67,7 +67,7 @@ struct oauth {
     struct osrv *servers;
     int flows;        /* flow threads alive */
     bool interactive; /* browser sign-ins may start (serve) */
-    volatile int stopping;
+    int stopping; /* atomic: ends flows and requests at shutdown */
 };
 
 /* The client a flow or refresh authenticates as. */
@@ -133,7 +133,7 @@ void oauth_stop(struct oauth *oa)
     if (oa == NULL)
         return;
     pthread_mutex_lock(&oa->mu);
-    oa->stopping = 1;
+    __atomic_store_n(&oa->stopping, 1, __ATOMIC_RELEASE);
     pthread_cond_broadcast(&oa->cv);
     pthread_mutex_unlock(&oa->mu);
 }
@@ -145,7 +145,7 @@ void oauth_free(struct oauth *oa)
     if (oa == NULL)
         return;
     pthread_mutex_lock(&oa->mu);
-    oa->stopping = 1;
+    __atomic_store_n(&oa->stopping, 1, __ATOMIC_RELEASE);
     while (oa->flows > 0)
         pthread_cond_wait(&oa->cv, &oa->mu);
     pthread_mutex_unlock(&oa->mu);
@@ -891,7 +891,7 @@ static int start_flow_locked(struct oauth *oa, struct osrv *s, const char *rm, c
 
     if (s->flow_running)
         return 0;
-    if (oa->stopping)
+    if (__atomic_load_n(&oa->stopping, __ATOMIC_ACQUIRE))
         return ERR_SHUTDOWN;
     fa = xcalloc(1, sizeof(*fa));
     fa->oa = oa;
@@ -960,7 +960,7 @@ static int run_or_wait(struct oauth *oa, struct osrv *s, const char *rm, const c
     if (deadline > 0 && deadline - 500 < limit)
         limit = deadline - 500;
     while (s->flow_gen == gen && upstream_now_ms() < limit && !cancel_fired(cancel) &&
-           !oa->stopping) {
+           !__atomic_load_n(&oa->stopping, __ATOMIC_ACQUIRE)) {
         struct timespec ts = upstream_wall_after(50);
 
         pthread_cond_timedwait(&oa->cv, &oa->mu, &ts);

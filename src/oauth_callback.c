@@ -454,7 +454,7 @@ static int read_paste(int fd, struct buf *line)
     return 0;
 }
 
-int oauth_listener_wait(struct oauth_listener *l, int timeout_ms, volatile int *stop, int paste_fd,
+int oauth_listener_wait(struct oauth_listener *l, int timeout_ms, int *stop, int paste_fd,
                         struct oauth_callback_params *out, char **why)
 {
     struct timespec now;
@@ -479,7 +479,7 @@ int oauth_listener_wait(struct oauth_listener *l, int timeout_ms, volatile int *
             goto out;
         }
         pthread_mutex_unlock(&l->mu);
-        if (stop != NULL && *stop) {
+        if (stop != NULL && __atomic_load_n(stop, __ATOMIC_ACQUIRE)) {
             *why = xstrdup("the sign-in was cancelled");
             rc = ERR_CANCELLED;
             goto out;

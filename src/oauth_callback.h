@@ -79,7 +79,7 @@ int oauth_listener_start(int port, const char *state, oauth_callback_check_cb ch
  * the caller reports it), ERR_TIMEOUT, ERR_CANCELLED, or ERR_INVALID (the check refused it)
  * with *why.
  */
-int oauth_listener_wait(struct oauth_listener *l, int timeout_ms, volatile int *stop, int paste_fd,
+int oauth_listener_wait(struct oauth_listener *l, int timeout_ms, int *stop, int paste_fd,
                         struct oauth_callback_params *out, char **why);
 
 /* Stops the listener and frees it. NULL-safe. */

@@ -686,10 +686,10 @@ void proxy_shutdown(struct proxy *px)
     }
 }
 
-void proxy_free(struct proxy *px)
+bool proxy_free(struct proxy *px)
 {
     if (px == NULL)
-        return;
+        return true;
     proxy_shutdown(px);
     pthread_mutex_lock(&px->mu);
     if (px->threads > 0 || px->relays > 0) {
@@ -697,7 +697,7 @@ void proxy_free(struct proxy *px)
          * and freeing what it uses would be worse than leaking it. */
         pthread_mutex_unlock(&px->mu);
         LOG_DEBUG("leaving %u refresh threads to process exit", px->threads);
-        return;
+        return false;
     }
     pthread_mutex_unlock(&px->mu);
     for (size_t i = 0; i < px->nslots; i++)
@@ -730,4 +730,5 @@ void proxy_free(struct proxy *px)
     pthread_cond_destroy(&px->cv);
     pthread_mutex_destroy(&px->mu);
     free(px);
+    return true;
 }

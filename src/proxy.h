@@ -35,7 +35,10 @@ struct proxy *proxy_new(const struct config *cfg);
 /* Starts background refreshes of every enabled server; later calls are no-ops. */
 void proxy_start(struct proxy *px);
 void proxy_shutdown(struct proxy *px);
-void proxy_free(struct proxy *px);
+/* Shuts down (if not yet) and frees. Returns false when a refresh or relay thread was still
+ * stuck after the grace period: then nothing is freed (that thread may still read the proxy and
+ * the config), and the caller should exit without freeing the config either. */
+bool proxy_free(struct proxy *px);
 
 const struct config *proxy_config(struct proxy *px);
 /* The language model that re-ranks searches, or NULL when none is configured. */

@@ -37,7 +37,7 @@ struct http_transport {
     pthread_mutex_t mu;   /* guards session_id and protocol */
     char *session_id;     /* assigned by the server at initialize */
     char *protocol;       /* negotiated version, sent as MCP-Protocol-Version */
-    volatile int closing; /* ends every request in progress */
+    int closing; /* ends every request in progress; atomic (read by the GET thread) */
     pthread_t get_thread; /* the server-to-client stream */
     bool get_running;
 };
@@ -69,7 +69,7 @@ static int wait_ms(struct http_transport *ht, int ms, int64_t deadline, struct c
     int64_t until = upstream_now_ms() + ms;
 
     while (upstream_now_ms() < until) {
-        if (ht->closing)
+        if (__atomic_load_n(&ht->closing, __ATOMIC_ACQUIRE))
             return ERR_CLOSED;
         if (cancel_fired(cancel))
             return ERR_CANCELLED;
@@ -316,7 +316,7 @@ static int http_send(struct transport *t, const char *msg, size_t len, int64_t d
     char **hdrs;
     int rc;
 
-    if (ht->closing) {
+    if (__atomic_load_n(&ht->closing, __ATOMIC_ACQUIRE)) {
         cJSON_Delete(m);
         *why = xstrdup("the connection is closed");
         return ERR_CLOSED;
@@ -384,7 +384,7 @@ static void *get_main(void *arg)
     long retry = HTTP_DEFAULT_RETRY_MS;
     int failures = 0;
 
-    while (!ht->closing) {
+    while (!__atomic_load_n(&ht->closing, __ATOMIC_ACQUIRE)) {
         struct exch ex = {.ht = ht};
         struct http_request rq = {.method = "GET",
                                   .url = ht->srv->url,
@@ -408,7 +408,7 @@ static void *get_main(void *arg)
                 retry = sse_parser_retry(ex.sse);
         }
         if (rc != 0) {
-            if (!ht->closing)
+            if (!__atomic_load_n(&ht->closing, __ATOMIC_ACQUIRE))
                 LOG_DEBUG("[%s] server stream: %s", ht->srv->name, why);
             free(why);
             why = NULL;
@@ -462,16 +462,15 @@ static void http_close(struct transport *t)
     struct http_transport *ht = (struct http_transport *)t;
     char *why = NULL, **hdrs;
 
-    if (ht->closing)
+    if (__atomic_exchange_n(&ht->closing, 1, __ATOMIC_ACQ_REL))
         return;
-    ht->closing = 1;
     if (ht->get_running) {
         pthread_join(ht->get_thread, NULL);
         ht->get_running = false;
     }
     if (ht->hc != NULL && ht->session_id != NULL) {
         /* Tell the server the session is over, so it can free what it holds for us. */
-        volatile int no_stop = 0;
+        int no_stop = 0;
         struct http_request rq = {.method = "DELETE",
                                   .url = ht->srv->url,
                                   .stop = &no_stop,

@@ -38,7 +38,7 @@ struct sse_transport {
     bool stream_done; /* the GET stream ended */
     int stream_rc;    /* why it ended: 0 (server closed it) or an err.h code */
     char *stream_error;
-    volatile int closing;
+    int closing; /* atomic: read by the stream thread and by requests */
     pthread_t reader;
     bool reader_running;
 };
@@ -150,7 +150,7 @@ static void *reader_main(void *arg)
     connected = st->endpoint != NULL;
     pthread_cond_broadcast(&st->cv);
     pthread_mutex_unlock(&st->mu);
-    if (connected && !st->closing)
+    if (connected && !__atomic_load_n(&st->closing, __ATOMIC_ACQUIRE))
         st->base.on_closed(st->base.ud, &st->base,
                            rc == 0 ? "the server closed its event stream"
                                    : (why != NULL ? why : "the event stream failed"));
@@ -255,7 +255,7 @@ static void sse_close(struct transport *t)
 {
     struct sse_transport *st = (struct sse_transport *)t;
 
-    st->closing = 1;
+    __atomic_store_n(&st->closing, 1, __ATOMIC_RELEASE);
     if (st->reader_running) {
         pthread_join(st->reader, NULL);
         st->reader_running = false;

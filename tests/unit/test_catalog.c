@@ -1002,7 +1002,7 @@ static void test_round_trip_big_lines(void **state)
 
 struct reader_job {
     struct catalog *cat;
-    volatile bool *stop;
+    bool *stop;
     size_t reads, bad;
 };
 
@@ -1011,7 +1011,7 @@ static void *reader_main(void *arg)
 {
     struct reader_job *j = arg;
 
-    while (!*j->stop) {
+    while (!__atomic_load_n(j->stop, __ATOMIC_ACQUIRE)) {
         struct catalog_snap *snap = catalog_acquire(j->cat);
 
         for (size_t i = 0; i < snap->ntools; i++) {
@@ -1036,7 +1036,7 @@ static void test_save_while_reading(void **state)
     struct catalog *cat = catalog_new(fx->cfg, fx->cache);
     struct reader_job jobs[3];
     pthread_t th[3];
-    volatile bool stop = false;
+    bool stop = false;
     char *why = NULL;
 
     catalog_update(cat, "alpha", big_tools(40, 300), NULL);
@@ -1049,7 +1049,7 @@ static void test_save_while_reading(void **state)
                        NULL);
         assert_int_equal(catalog_save(cat, &why), 0);
     }
-    stop = true;
+    __atomic_store_n(&stop, true, __ATOMIC_RELEASE);
     for (int i = 0; i < 3; i++) {
         pthread_join(th[i], NULL);
         assert_true(jobs[i].reads > 0);
