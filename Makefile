@@ -1,6 +1,6 @@
 # mcpzip - GNU Make build. `make` builds ./mcpzip; `make test` runs every test; `make deps`
-# installs what a fresh Debian 12 machine lacks; `make asan` runs the unit and integration
-# tests against an ASan+UBSan build. Sources are picked up by wildcard: a new src/x.c, a new
+# installs what a fresh Debian 12 machine lacks; `make asan` and `make tsan` run the unit and
+# integration tests against an ASan+UBSan build and a ThreadSanitizer build. Sources are picked up by wildcard: a new src/x.c, a new
 # tests/unit/test_x.c or a new bench/x.c needs no edit here.
 
 VERSION   := 0.2.0
@@ -19,6 +19,10 @@ ifeq ($(SAN),1)
 SANFLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 CFLAGS    := -O1 -g
 endif
+ifeq ($(SAN),thread)
+SANFLAGS  := -fsanitize=thread
+CFLAGS    := -O1 -g
+endif
 ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE -DMCPZIP_VERSION='"$(VERSION)"' $(WARN) $(CFLAGS) \
               $(SANFLAGS) -pthread -MMD -MP $(shell pkg-config --cflags $(PKGS))
 ALL_LDFLAGS = $(SANFLAGS) -pthread $(LDFLAGS)
@@ -32,7 +36,7 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all test unit integration asan deps bench lint format fuzz clean \
+.PHONY: all test unit integration asan tsan deps bench lint format fuzz clean \
         install demo
 
 all: $(BIN)
@@ -71,6 +75,11 @@ integration: $(BIN)
 asan:
 	$(MAKE) SAN=1 BUILD=build-asan BIN=mcpzip-asan unit integration
 
+# The same under ThreadSanitizer: any data race it reports fails the run.
+tsan:
+	TSAN_OPTIONS="halt_on_error=1 exitcode=66 $(TSAN_OPTIONS)" \
+	    $(MAKE) SAN=thread BUILD=build-tsan BIN=mcpzip-tsan unit integration
+
 bench: $(BIN) $(BENCH_BIN)
 	@echo "benchmarks built in $(BUILD)/bench; see bench/README.md"
 
@@ -101,6 +110,6 @@ install: $(BIN)
 	install -m 0644 docs/mcpzip.1 $(DESTDIR)$(PREFIX)/share/man/man1/mcpzip.1
 
 clean:
-	rm -rf build build-asan mcpzip mcpzip-asan
+	rm -rf build build-asan build-tsan mcpzip mcpzip-asan mcpzip-tsan
 
 -include $(LIB_OBJ:.o=.d) $(BUILD)/main.d

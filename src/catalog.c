@@ -330,8 +330,8 @@ static struct catalog_list *lb_finish(struct list_build *lb, const char *server,
     l->name_off = lb->name_off;
     lb->name_off = NULL;
     if (file == NULL)
-        l->defs->mem = lb->mem.s != NULL ? xrealloc(buf_take(&lb->mem), lb->mem.len + 1)
-                                         : xstrdup("");
+        l->defs->mem =
+            lb->mem.s != NULL ? xrealloc(buf_take(&lb->mem), lb->mem.len + 1) : xstrdup("");
     free(order);
     free(drop);
     lb_clear(lb);
@@ -820,8 +820,8 @@ struct line_reader {
 static int next_line(struct line_reader *lr, size_t max, char **line, size_t *len, uint64_t *off)
 {
     for (;;) {
-        char *nl = lr->end > lr->start ? memchr(lr->buf + lr->start, '\n', lr->end - lr->start)
-                                       : NULL;
+        char *nl =
+            lr->end > lr->start ? memchr(lr->buf + lr->start, '\n', lr->end - lr->start) : NULL;
         ssize_t n;
 
         if (nl != NULL) {

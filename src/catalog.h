@@ -133,8 +133,7 @@ const char *catalog_list_name(const struct catalog_list *list, size_t i);
  * (newly allocated strings, or NULL for ""), so the definition is read once; the text of slot
  * lives as long as the snapshot. Any thread. */
 #define CATALOG_TEXT_SLOTS 2
-typedef void (*catalog_fmt_cb)(const char *name, const cJSON *def,
-                               char *texts[CATALOG_TEXT_SLOTS]);
+typedef void (*catalog_fmt_cb)(const char *name, const cJSON *def, char *texts[CATALOG_TEXT_SLOTS]);
 const char *catalog_text(struct catalog_snap *snap, size_t tool, unsigned slot, catalog_fmt_cb fmt);
 
 /* True when every enabled server has a tool list and none failed its last refresh. */

@@ -160,8 +160,7 @@ int cli_inspect_list(int argc, char **argv)
             cJSON *names = cJSON_CreateArray();
 
             for (size_t i = 0; cs != NULL && cs->list != NULL && i < cs->ntools; i++)
-                cJSON_AddItemToArray(names,
-                                     cJSON_CreateString(catalog_list_name(cs->list, i)));
+                cJSON_AddItemToArray(names, cJSON_CreateString(catalog_list_name(cs->list, i)));
             cJSON_AddItemToObject((cJSON *)srv, "tool_names", names);
         }
     }

@@ -37,7 +37,7 @@ struct http_request {
     size_t body_len;
     int64_t deadline_ms;   /* monotonic (upstream_now_ms); 0 = none */
     struct cancel *cancel; /* may be NULL */
-    int *stop;             /* when non-NULL and set (atomically), the request ends (owner's close) */
+    int *stop; /* when non-NULL and set (atomically), the request ends (owner's close) */
     /* Called for each response header of the final response. */
     void (*on_header)(void *ud, const char *name, const char *value);
     /* Called with body bytes as they arrive; return false to end the request early (this is

@@ -126,7 +126,6 @@ static void first_sentence(struct buf *b, const char *text)
             b->s[i] = ' ';
 }
 
-
 static const char *param_type(const cJSON *schema)
 {
     const cJSON *type = json_get(schema, "type");

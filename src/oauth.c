@@ -67,7 +67,7 @@ struct oauth {
     struct osrv *servers;
     int flows;        /* flow threads alive */
     bool interactive; /* browser sign-ins may start (serve) */
-    int stopping; /* atomic: ends flows and requests at shutdown */
+    int stopping;     /* atomic: ends flows and requests at shutdown */
 };
 
 /* The client a flow or refresh authenticates as. */

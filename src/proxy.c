@@ -48,7 +48,8 @@ struct proxy {
     struct llmrank *llm;
     struct slot *slots; /* config order */
     size_t nslots;
-    pthread_mutex_t mu; /* guards slots[].queued/refreshing/again, threads, next, stopping, started */
+    pthread_mutex_t
+        mu; /* guards slots[].queued/refreshing/again, threads, next, stopping, started */
     pthread_cond_t cv;
     unsigned threads; /* refresh threads running, at most PROXY_REFRESH_PARALLEL */
     size_t next;      /* where refresh threads look for queued work first */

@@ -51,10 +51,10 @@
 #define SEARCH_MAX_PARAMS 64         /* parameters indexed per schema level */
 #define SEARCH_EXACT_MAX 512         /* longer queries cannot be a tool name */
 #define SEARCH_CACHE_SLOTS 256
-#define SEARCH_CACHE_MIN_HITS 32 /* a cache entry keeps at least this many hits */
-#define SEARCH_TYPO_MAX 3        /* corrections kept per unknown word */
-#define SEARCH_PREFIX_MAX 3      /* completions kept per unknown word */
-#define SEARCH_SUGGEST_KEY 96    /* bytes of a name compared by search_suggest() */
+#define SEARCH_CACHE_MIN_HITS 32         /* a cache entry keeps at least this many hits */
+#define SEARCH_TYPO_MAX 3                /* corrections kept per unknown word */
+#define SEARCH_PREFIX_MAX 3              /* completions kept per unknown word */
+#define SEARCH_SUGGEST_KEY 96            /* bytes of a name compared by search_suggest() */
 #define SEARCH_MAX_DOCS ((1u << 24) - 1) /* struct posting.doc */
 
 enum field { F_NAME, F_SERVER, F_TITLE, F_LEAD, F_DESC, F_PARAM, F_PDESC, F_COUNT };

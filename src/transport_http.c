@@ -37,7 +37,7 @@ struct http_transport {
     pthread_mutex_t mu;   /* guards session_id and protocol */
     char *session_id;     /* assigned by the server at initialize */
     char *protocol;       /* negotiated version, sent as MCP-Protocol-Version */
-    int closing; /* ends every request in progress; atomic (read by the GET thread) */
+    int closing;          /* ends every request in progress; atomic (read by the GET thread) */
     pthread_t get_thread; /* the server-to-client stream */
     bool get_running;
 };

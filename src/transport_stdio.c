@@ -44,9 +44,9 @@ struct stdio_hub {
     pthread_cond_t cv; /* busy changed */
     struct stdio_transport **list;
     size_t n, cap;
-    unsigned gen;                  /* grows with every attach and detach */
-    struct stdio_transport *busy;  /* whose callbacks run on the hub now, or NULL */
-    int wake[2];                   /* a byte here makes the hub rebuild its set */
+    unsigned gen;                 /* grows with every attach and detach */
+    struct stdio_transport *busy; /* whose callbacks run on the hub now, or NULL */
+    int wake[2];                  /* a byte here makes the hub rebuild its set */
     pthread_t thread;
     bool running, stopping;
 };
@@ -240,8 +240,8 @@ static void *hub_main(void *arg)
                 if (pthread_create(&st->closer, NULL, closer_main, st) == 0)
                     st->closer_running = true;
                 else
-                    LOG_ERROR("[%s] cannot start a thread to reap the server: %s",
-                              st->srv->name, strerror(errno));
+                    LOG_ERROR("[%s] cannot start a thread to reap the server: %s", st->srv->name,
+                              strerror(errno));
             }
             hub->busy = NULL;
             pthread_cond_broadcast(&hub->cv);
@@ -417,8 +417,8 @@ static int stdio_send(struct transport *t, const char *msg, size_t len, int64_t 
     if (rc != 0 && partial && st->child.in_fd >= 0) {
         /* Half a message is in the pipe: whatever came next would be read as garbage. End the
          * server's input; it sees EOF and exits, and the connection is reported lost. */
-        LOG_WARN("[%s] closing the server's input after a message was cut short: %s",
-                 st->srv->name, *why);
+        LOG_WARN("[%s] closing the server's input after a message was cut short: %s", st->srv->name,
+                 *why);
         close(st->child.in_fd);
         st->child.in_fd = -1;
     }

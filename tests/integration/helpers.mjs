@@ -26,7 +26,7 @@ export const FILESYSTEM = path.join(ROOT, 'node_modules/@modelcontextprotocol/se
 export const FAKE = path.join(ROOT, 'tests/fake/fake_server.mjs');
 
 // ASan builds are ~3x slower; everything waits with bounded, generous timeouts scaled by this.
-export const SLOW = /asan/i.test(path.basename(MCPZIP)) ? 3 : 1;
+export const SLOW = /[at]san/i.test(path.basename(MCPZIP)) ? 3 : 1;
 export const WAIT_MS = 20000 * SLOW;
 
 export const META_TOOLS = ['search_tools', 'describe_tool', 'execute_tool', 'proxy_status', 'proxy_refresh'];

@@ -665,8 +665,8 @@ static void test_load_corrupt(void **state)
         HEADER("{}") "not a tool line\n",
         HEADER("{}") TOOL("alpha", "not json"),
         HEADER("{}") TOOL("alpha", "{\"name\":\"a\"} trailing"),
-        "{\"format\":\"something-else\",\"version\":2,\"summary\":{}}\n" TOOL(
-            "alpha", "{\"name\":\"a\"}"),
+        "{\"format\":\"something-else\",\"version\":2,\"summary\":{}}\n" TOOL("alpha",
+                                                                              "{\"name\":\"a\"}"),
         "{\"format\":\"mcpzip-catalog\",\"version\":2}\n" TOOL("alpha", "{\"name\":\"a\"}"),
         "{\"format\":\"mcpzip-catalog\",\"summary\":{}}\n" TOOL("alpha", "{\"name\":\"a\"}"),
         /* The single-line layout of earlier builds is foreign now. */
@@ -684,8 +684,7 @@ static void test_load_wrong_version(void **state)
     struct fixture *fx = *state;
 
     /* Version 1 is the two-line layout of earlier builds: rebuilt, not misread. */
-    expect_rejected_cache(fx,
-                          HEADER_V("1", "{}") "{\"servers\":{\"alpha\":[{\"name\":\"a\"}]}}\n",
+    expect_rejected_cache(fx, HEADER_V("1", "{}") "{\"servers\":{\"alpha\":[{\"name\":\"a\"}]}}\n",
                           "version 1");
     expect_rejected_cache(fx, HEADER_V("3", "{}") TOOL("alpha", "{\"name\":\"a\"}"), "version 3");
     expect_rejected_cache(fx, HEADER_V("0", "{}") TOOL("alpha", "{\"name\":\"a\"}"), "version 0");
@@ -703,10 +702,8 @@ static void test_load_non_integer_version(void **state)
 {
     struct fixture *fx = *state;
 
-    expect_rejected_cache(fx, HEADER_V("1e300", "{}") TOOL("alpha", "{\"name\":\"a\"}"),
-                          "version");
-    expect_rejected_cache(fx, HEADER_V("2.5", "{}") TOOL("alpha", "{\"name\":\"a\"}"),
-                          "version");
+    expect_rejected_cache(fx, HEADER_V("1e300", "{}") TOOL("alpha", "{\"name\":\"a\"}"), "version");
+    expect_rejected_cache(fx, HEADER_V("2.5", "{}") TOOL("alpha", "{\"name\":\"a\"}"), "version");
 }
 
 /*
@@ -724,7 +721,8 @@ static void test_load_rejected_cache_leaves_no_state(void **state)
     int64_t at;
     int rc;
 
-    write_cache(fx, HEADER("{\"alpha\":{\"tools\":1,\"refreshed_at\":1700000000000}}") "alpha\t{\"na");
+    write_cache(fx,
+                HEADER("{\"alpha\":{\"tools\":1,\"refreshed_at\":1700000000000}}") "alpha\t{\"na");
     rc = catalog_load(cat, &why);
     free(why);
     snap = catalog_acquire(cat);
@@ -853,8 +851,7 @@ static void test_save_layout(void **state)
                                "gamma\t{\"name\":\"c\"}\n";
 
     catalog_update(cat, "alpha",
-                   tools("[{\"name\":\"a\", \"description\": \"x\\ty\"},{\"name\":\"b\"}]"),
-                   NULL);
+                   tools("[{\"name\":\"a\", \"description\": \"x\\ty\"},{\"name\":\"b\"}]"), NULL);
     catalog_update(cat, "beta", tools("[]"), NULL);
     catalog_update(cat, "gamma", tools("[{\"name\":\"c\"}]"), NULL);
     assert_int_equal(catalog_save(cat, &why), 0);
@@ -985,7 +982,8 @@ static void test_round_trip_big_lines(void **state)
     s2 = catalog_acquire(cat2);
     assert_int_equal(s2->ntools, 302);
     for (size_t i = 0; i < s1->ntools; i++) {
-        cJSON *a = catalog_tool_def(&s1->tools[i], NULL), *b = catalog_tool_def(&s2->tools[i], NULL);
+        cJSON *a = catalog_tool_def(&s1->tools[i], NULL),
+              *b = catalog_tool_def(&s2->tools[i], NULL);
 
         assert_string_equal(s1->tools[i].name, s2->tools[i].name);
         assert_non_null(a);
@@ -1045,8 +1043,7 @@ static void test_save_while_reading(void **state)
         assert_int_equal(pthread_create(&th[i], NULL, reader_main, &jobs[i]), 0);
     }
     for (int round = 0; round < 30; round++) {
-        catalog_update(cat, round % 2 ? "beta" : "gamma", big_tools((size_t)round + 1, 100),
-                       NULL);
+        catalog_update(cat, round % 2 ? "beta" : "gamma", big_tools((size_t)round + 1, 100), NULL);
         assert_int_equal(catalog_save(cat, &why), 0);
     }
     __atomic_store_n(&stop, true, __ATOMIC_RELEASE);

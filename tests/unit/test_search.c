@@ -567,8 +567,8 @@ static void test_docs_array_copied(void **state)
 static void test_builder_transient_docs(void **state)
 {
     struct fixture *f = *state;
-    static const char *const queries[] = {"create an issue", "send email to recipient",
-                                          "importance", "weather", "ping", "mail"};
+    static const char *const queries[] = {
+        "create an issue", "send email to recipient", "importance", "weather", "ping", "mail"};
     struct search_builder *b = search_builder_new(NTOOLS + 1);
     struct search_index *idx;
 

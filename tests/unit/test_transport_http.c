@@ -41,7 +41,7 @@ struct fake {
     const char *const *script; /* responses, one per connection, NULL-terminated */
     struct buf requests;       /* every request received, concatenated */
     pthread_mutex_t mu;
-    volatile int stop;
+    int stop; /* atomic */
 };
 
 /* Reads one request (headers and Content-Length body) from c into f->requests. */
@@ -77,14 +77,14 @@ static void *fake_main(void *arg)
 {
     struct fake *f = arg;
 
-    for (size_t i = 0; f->script[i] != NULL && !f->stop; i++) {
+    for (size_t i = 0; f->script[i] != NULL && !__atomic_load_n(&f->stop, __ATOMIC_ACQUIRE); i++) {
         int c = accept(f->fd, NULL, NULL);
 
         if (c < 0)
             break;
         read_request(f, c);
         if (strcmp(f->script[i], HOLD) == 0) {
-            while (!f->stop)
+            while (!__atomic_load_n(&f->stop, __ATOMIC_ACQUIRE))
                 usleep(10000);
         } else {
             (void)!write(c, f->script[i], strlen(f->script[i]));
@@ -114,7 +114,7 @@ static void fake_start(struct fake *f, const char *const *script)
 
 static void fake_stop(struct fake *f)
 {
-    f->stop = 1;
+    __atomic_store_n(&f->stop, 1, __ATOMIC_RELEASE);
     shutdown(f->fd, SHUT_RDWR);
     close(f->fd);
     pthread_join(f->thread, NULL);
@@ -166,7 +166,7 @@ static void rig_start(struct rig *r, const char *const *script, size_t max_messa
 
 static void rig_stop(struct rig *r)
 {
-    r->fake.stop = 1;
+    __atomic_store_n(&r->fake.stop, 1, __ATOMIC_RELEASE);
     r->t->ops->free(r->t);
     fake_stop(&r->fake);
     http_lib_free(r->lib);
