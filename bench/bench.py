@@ -233,31 +233,28 @@ def warm_cache(args, env, tmp, cfg_path, expect_servers):
 
 
 def cache_counts(path):
-    """Servers and tools in the cache file, read leniently (the format may change: one JSON
-    document, or several lines of JSON; "servers" maps a name to a tool array or to an object
-    with "tools"). (None, None) when it cannot tell."""
-    text = open(path, encoding="utf-8").read()
-    docs = []
-    try:
-        docs = [json.loads(text)]
-    except ValueError:
-        for line in text.splitlines():
-            try:
-                docs.append(json.loads(line))
-            except ValueError:
-                pass
+    """Servers and tools in the cache file, read leniently (the format may change). Format 2 is
+    a summary line {"summary": {name: {"tools": n}}} and then a line per tool; earlier formats
+    held {"servers": {name: [tools]}}. (None, None) when it cannot tell."""
     best = (None, None)
-    for d in docs:
-        servers = d.get("servers") if isinstance(d, dict) else None
-        if not isinstance(servers, dict):
+    for line in open(path, encoding="utf-8"):
+        try:
+            d = json.loads(line)
+        except ValueError:
             continue
-        n = 0
-        for v in servers.values():
-            if isinstance(v, dict):
-                v = v.get("tools")
-            n += len(v) if isinstance(v, list) else 0
-        if best[1] is None or n > best[1]:
-            best = (len(servers), n)
+        if not isinstance(d, dict):
+            continue
+        for key in ("summary", "servers"):
+            servers = d.get(key)
+            if not isinstance(servers, dict):
+                continue
+            n = 0
+            for v in servers.values():
+                if isinstance(v, dict):
+                    v = v.get("tools")
+                n += len(v) if isinstance(v, list) else v if isinstance(v, int) else 0
+            if best[1] is None or n > best[1]:
+                best = (len(servers), n)
     return best
 
 
