@@ -193,7 +193,7 @@ static long defs_copy(const struct defs *d, size_t i, char **buf, size_t *cap)
 {
     size_t len = d->len[i];
 
-    if (*cap < len + 1) {
+    if (*buf == NULL || *cap < len + 1) {
         *cap = len + 1 > 256 ? len + 1 : 256;
         *buf = xrealloc(*buf, *cap);
     }
@@ -329,9 +329,13 @@ static struct catalog_list *lb_finish(struct list_build *lb, const char *server,
     l->names = lb->names.s != NULL ? buf_take(&lb->names) : xstrdup("");
     l->name_off = lb->name_off;
     lb->name_off = NULL;
-    if (file == NULL)
-        l->defs->mem =
-            lb->mem.s != NULL ? xrealloc(buf_take(&lb->mem), lb->mem.len + 1) : xstrdup("");
+    if (file == NULL) {
+        /* Trimmed to its size: a list held in memory until the next save should cost no more
+         * than its text. (The length is read first: buf_take() clears it.) */
+        size_t len = lb->mem.len;
+
+        l->defs->mem = lb->mem.s != NULL ? xrealloc(buf_take(&lb->mem), len + 1) : xstrdup("");
+    }
     free(order);
     free(drop);
     lb_clear(lb);
@@ -756,7 +760,6 @@ void catalog_update(struct catalog *cat, const char *server, cJSON *tools,
     same = old != NULL && same_list(old, list);
 
     pthread_mutex_lock(&cat->mu);
-    list_unref(old);
     if (same && e->tools == old) {
         /* The usual refresh: nothing changed, so the index and the cache stay as they are. */
         list_free(list);
@@ -765,6 +768,7 @@ void catalog_update(struct catalog *cat, const char *server, cJSON *tools,
         e->tools = list;
         cat->tools_version++;
     }
+    list_unref(old);
     e->live = true;
     e->stale = false;
     e->refreshed_at = upstream_wall_ms();

@@ -180,15 +180,17 @@ static bool hub_read(struct stdio_transport *st, bool is_err, char *buf)
 static void *hub_main(void *arg)
 {
     struct stdio_hub *hub = arg;
-    struct pollfd *pfd = NULL;
-    struct stdio_transport **owner = NULL;
+    size_t npfd = 0, cap = 16, i;
+    struct pollfd *pfd = xmalloc(cap * sizeof(*pfd));
+    struct stdio_transport **owner = xmalloc(cap * sizeof(*owner));
     char *buf = xmalloc(STDIO_READ_CHUNK), drain[64];
-    size_t npfd = 0, cap = 0, i;
-    unsigned built = ~0u;
+    bool first = true;
+    unsigned built = 0;
 
     pthread_mutex_lock(&hub->mu);
     while (!hub->stopping) {
-        if (built != hub->gen) {
+        if (first || built != hub->gen) {
+            first = false;
             if (cap < 1 + 2 * hub->n) {
                 cap = 1 + 2 * hub->n;
                 pfd = xrealloc(pfd, cap * sizeof(*pfd));
