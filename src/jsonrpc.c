@@ -214,12 +214,11 @@ void jsonrpc_framer_feed(struct jsonrpc_framer *fr, const char *data, size_t len
         const char *nl = memchr(data, '\n', len);
         size_t chunk = nl != NULL ? (size_t)(nl - data) : len;
 
-        /* A CR before the newline is not part of the line, so it does not count. */
-        size_t counted = chunk - (nl != NULL && chunk > 0 && data[chunk - 1] == '\r');
-
+        /* Bytes before the newline count against max, a trailing CR too; emit() drops that CR
+         * whether the line came in one read or several (the CR may arrive with either). */
         if (fr->discarding) {
             /* Still inside an oversized line: drop bytes until its newline. */
-        } else if (fr->len + counted > fr->max) {
+        } else if (fr->len + chunk > fr->max) {
             fr->len = 0;
             fr->discarding = true;
             cb(ud, NULL, 0, true);
@@ -227,7 +226,7 @@ void jsonrpc_framer_feed(struct jsonrpc_framer *fr, const char *data, size_t len
             /* The common case: a whole line inside this read, no copy needed. */
             emit(fr, data, chunk, cb, ud);
         } else {
-            append(fr, data, counted);
+            append(fr, data, chunk);
             if (nl != NULL) {
                 emit(fr, fr->buf, fr->len, cb, ud);
                 fr->len = 0;

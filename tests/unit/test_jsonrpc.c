@@ -615,6 +615,38 @@ static void test_framer_crlf(void **state)
     }
 }
 
+/* Only one "\r" is dropped before a newline, whatever the read boundaries (the fuzzer found a
+ * line split across reads losing two); a trailing "\r" counts against the bound. */
+static void test_framer_one_cr_dropped(void **state)
+{
+    static const char stream[] = "one\r\r\ntwo\r\n";
+
+    (void)state;
+    for (size_t step = 0; step <= 6; step++) {
+        struct jsonrpc_framer *fr = jsonrpc_framer_new(64);
+        struct sink s = {0};
+
+        feed(fr, stream, strlen(stream), step, &s);
+        assert_int_equal(s.n, 2);
+        assert_int_equal(s.lens[0], 4);
+        assert_memory_equal(s.lines[0], "one\r", 4);
+        assert_string_equal(s.lines[1], "two");
+        sink_clear(&s);
+        jsonrpc_framer_free(fr);
+    }
+    for (size_t step = 0; step <= 3; step++) {
+        struct jsonrpc_framer *fr = jsonrpc_framer_new(4);
+        struct sink s = {0};
+
+        feed(fr, "abcd\r\nabc\r\n", 12, step, &s);
+        assert_int_equal(s.too_big, 1);
+        assert_int_equal(s.n, 1);
+        assert_string_equal(s.lines[0], "abc");
+        sink_clear(&s);
+        jsonrpc_framer_free(fr);
+    }
+}
+
 /* Empty lines (also "\r\n" alone) are skipped, never delivered as zero-length lines. */
 static void test_framer_skips_empty_lines(void **state)
 {
@@ -846,6 +878,7 @@ int main(void)
         cmocka_unit_test(test_framer_split_anywhere),
         cmocka_unit_test(test_framer_pending),
         cmocka_unit_test(test_framer_crlf),
+        cmocka_unit_test(test_framer_one_cr_dropped),
         cmocka_unit_test(test_framer_skips_empty_lines),
         cmocka_unit_test(test_framer_many_lines_one_feed),
         cmocka_unit_test(test_framer_binary_bytes),
