@@ -1026,8 +1026,28 @@ static void *reader_main(void *arg)
     return NULL;
 }
 
+/* Open descriptors of files under dir (cache files, current or replaced). */
+static int fds_under(const char *dir)
+{
+    char link[64], target[512];
+    int n = 0;
+
+    for (int fd = 0; fd < 1024; fd++) {
+        ssize_t k;
+
+        snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+        k = readlink(link, target, sizeof(target) - 1);
+        if (k <= 0)
+            continue;
+        target[k] = '\0';
+        n += strncmp(target, dir, strlen(dir)) == 0;
+    }
+    return n;
+}
+
 /* Saves move definitions from memory into the file while other threads read them: every read
- * gets the right tool (ASan checks that no reader touches what a save freed). */
+ * gets the right tool (ASan checks that no reader touches what a save freed), and the files
+ * replaced by later saves are closed: one descriptor stays open, the newest file's. */
 static void test_save_while_reading(void **state)
 {
     struct fixture *fx = *state;
@@ -1052,7 +1072,9 @@ static void test_save_while_reading(void **state)
         assert_true(jobs[i].reads > 0);
         assert_int_equal(jobs[i].bad, 0);
     }
+    assert_int_equal(fds_under(fx->dir), 1);
     catalog_free(cat);
+    assert_int_equal(fds_under(fx->dir), 0);
 }
 
 /* catalog_load_async: acquire waits for the background load; free joins the loader. */
