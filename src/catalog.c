@@ -747,10 +747,6 @@ void catalog_update(struct catalog *cat, const char *server, cJSON *tools,
         list_free(list);
         return;
     }
-    if (diff != NULL) {
-        diff_names(server, e->tools, list, &diff->added, &diff->nadded);
-        diff_names(server, list, e->tools, &diff->removed, &diff->nremoved);
-    }
     old = e->tools;
     if (old != NULL)
         old->refs++;
@@ -760,6 +756,11 @@ void catalog_update(struct catalog *cat, const char *server, cJSON *tools,
     same = old != NULL && same_list(old, list);
 
     pthread_mutex_lock(&cat->mu);
+    /* Against the list being replaced now: another refresh may have come in meanwhile. */
+    if (diff != NULL) {
+        diff_names(server, e->tools, list, &diff->added, &diff->nadded);
+        diff_names(server, list, e->tools, &diff->removed, &diff->nremoved);
+    }
     if (same && e->tools == old) {
         /* The usual refresh: nothing changed, so the index and the cache stay as they are. */
         list_free(list);
@@ -1016,6 +1017,7 @@ static int load_body(struct catalog *cat, struct line_reader *lr, char **why)
     }
     if (rc == ERR_IO) {
         *why = xasprintf("cannot read %s: %s", cat->cache_path, strerror(errno));
+        forget_summary(cat);
         goto out;
     }
     pthread_mutex_lock(&cat->mu);

@@ -64,8 +64,23 @@ struct proxy {
     unsigned nwatches;
     struct resource *resources;
     unsigned nresources;
-    unsigned relays; /* relay threads running (guarded by mu) */
+    unsigned relays; /* relay threads running, the notifier included (guarded by mu) */
+    struct note *notes, *notes_tail; /* notifications for the client, oldest first (mu) */
+    unsigned nnotes;
+    uint64_t note_seq, note_done; /* notes queued and notes passed on (or dropped), ever (mu) */
+    bool notifier;                /* the notifier thread runs (mu) */
+    pthread_cond_t note_cv;       /* a note was queued, or stopping */
+    pthread_cond_t sent_cv;       /* a note was passed on, or the notifier ended */
 };
+
+/* A notification from an upstream, waiting for the notifier thread to pass it to the client. */
+struct note {
+    char *method;
+    cJSON *params;
+    struct note *next;
+};
+
+#define PROXY_NOTES_MAX 1024
 
 /* A progress token of ours mapped to the client's. */
 struct watch {
@@ -538,6 +553,95 @@ static bool request_hook(void *ud, struct upstream *up, const struct jsonrpc_msg
     return true;
 }
 
+/*
+ * The notifier: passes queued notifications to the client, in order. Upstream callbacks run on
+ * threads that must not block (the stdio hub reads every child), and writing to a client that
+ * reads slowly can: so they queue, and this one thread waits on the client instead.
+ */
+static void *notifier_main(void *arg)
+{
+    struct proxy *px = arg;
+
+    pthread_mutex_lock(&px->mu);
+    for (;;) {
+        struct note *n;
+
+        while (px->notes == NULL && !px->stopping)
+            pthread_cond_wait(&px->note_cv, &px->mu);
+        n = px->notes;
+        if (n == NULL)
+            break; /* stopping, and nothing left to say */
+        px->notes = n->next;
+        if (px->notes == NULL)
+            px->notes_tail = NULL;
+        px->nnotes--;
+        pthread_mutex_unlock(&px->mu);
+        proxy_notify_client(px, n->method, n->params);
+        free(n->method);
+        free(n);
+        pthread_mutex_lock(&px->mu);
+        px->note_done++;
+        pthread_cond_broadcast(&px->sent_cv);
+    }
+    px->notifier = false;
+    px->relays--;
+    pthread_cond_broadcast(&px->sent_cv);
+    pthread_cond_broadcast(&px->cv);
+    pthread_mutex_unlock(&px->mu);
+    return NULL;
+}
+
+/* Queues a notification for the client (params consumed), starting the notifier on first use.
+ * Past PROXY_NOTES_MAX waiting (a client that stopped reading) new ones are dropped. */
+static void queue_note(struct proxy *px, const char *method, cJSON *params)
+{
+    struct note *n = NULL;
+    pthread_attr_t attr;
+    pthread_t th;
+    int err = 0;
+
+    pthread_mutex_lock(&px->mu);
+    if (!px->stopping && px->nnotes < PROXY_NOTES_MAX && !px->notifier) {
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        err = pthread_create(&th, &attr, notifier_main, px);
+        pthread_attr_destroy(&attr);
+        if (err == 0) {
+            px->notifier = true;
+            px->relays++;
+        }
+    }
+    if (px->notifier && !px->stopping && px->nnotes < PROXY_NOTES_MAX) {
+        n = xcalloc(1, sizeof(*n));
+        n->method = xstrdup(method);
+        n->params = params;
+        if (px->notes_tail != NULL)
+            px->notes_tail->next = n;
+        else
+            px->notes = n;
+        px->notes_tail = n;
+        px->nnotes++;
+        px->note_seq++;
+        pthread_cond_signal(&px->note_cv);
+    }
+    pthread_mutex_unlock(&px->mu);
+    if (n == NULL) {
+        if (err != 0)
+            LOG_WARN("cannot start the thread that relays notifications: %s", strerror(err));
+        else
+            LOG_DEBUG("dropped %s: the client is not reading", method);
+        cJSON_Delete(params);
+    }
+}
+
+void proxy_sync_notes(struct proxy *px)
+{
+    pthread_mutex_lock(&px->mu);
+    for (uint64_t target = px->note_seq; px->note_done < target && px->notifier;)
+        pthread_cond_wait(&px->sent_cv, &px->mu);
+    pthread_mutex_unlock(&px->mu);
+}
+
 /* Notifications from an upstream that the client should hear. */
 static void notification_hook(void *ud, struct upstream *up, const struct jsonrpc_msg *msg)
 {
@@ -560,7 +664,7 @@ static void notification_hook(void *ud, struct upstream *up, const struct jsonrp
             }
         pthread_mutex_unlock(&px->cmu);
         if (params != NULL)
-            proxy_notify_client(px, "notifications/progress", params);
+            queue_note(px, "notifications/progress", params);
     } else if (strcmp(msg->method, "notifications/message") == 0) {
         cJSON *params = json_dup(msg->params);
 
@@ -570,12 +674,12 @@ static void notification_hook(void *ud, struct upstream *up, const struct jsonrp
         }
         /* The client sees which server spoke. */
         json_set_take(params, "logger", cJSON_CreateString(name));
-        proxy_notify_client(px, "notifications/message", params);
+        queue_note(px, "notifications/message", params);
     } else if (strcmp(msg->method, "notifications/resources/updated") == 0) {
-        proxy_notify_client(px, msg->method, json_dup(msg->params));
+        queue_note(px, msg->method, json_dup(msg->params));
     } else if (strcmp(msg->method, "notifications/resources/list_changed") == 0 ||
                strcmp(msg->method, "notifications/prompts/list_changed") == 0) {
-        proxy_notify_client(px, msg->method, NULL);
+        queue_note(px, msg->method, NULL);
     }
 }
 
@@ -595,6 +699,8 @@ struct proxy *proxy_new(const struct config *cfg)
     pthread_mutex_init(&px->mu, NULL);
     pthread_mutex_init(&px->cmu, NULL);
     pthread_cond_init(&px->cv, NULL);
+    pthread_cond_init(&px->note_cv, NULL);
+    pthread_cond_init(&px->sent_cv, NULL);
     px->spawner = proc_spawner_new();
     px->stdio = transport_stdio_hub_new();
     px->cat = catalog_new(cfg, cache);
@@ -668,6 +774,7 @@ void proxy_shutdown(struct proxy *px)
     }
     px->stopping = true;
     pthread_cond_broadcast(&px->cv);
+    pthread_cond_broadcast(&px->note_cv);
     pthread_mutex_unlock(&px->mu);
     oauth_stop(px->oauth);
     if (px->housekeeper_running)
@@ -727,7 +834,17 @@ bool proxy_free(struct proxy *px)
         free(r);
     }
     cJSON_Delete(px->client_caps);
+    while (px->notes != NULL) {
+        struct note *n = px->notes;
+
+        px->notes = n->next;
+        free(n->method);
+        cJSON_Delete(n->params);
+        free(n);
+    }
     pthread_mutex_destroy(&px->cmu);
+    pthread_cond_destroy(&px->note_cv);
+    pthread_cond_destroy(&px->sent_cv);
     pthread_cond_destroy(&px->cv);
     pthread_mutex_destroy(&px->mu);
     free(px);

@@ -84,6 +84,10 @@ bool proxy_client_can(struct proxy *px, const char *name);
 /* Sends a notification (params consumed) to the client, if one is installed. */
 void proxy_notify_client(struct proxy *px, const char *method, cJSON *params);
 
+/* Waits until every notification from upstreams queued so far (progress, log messages) has
+ * gone to the client, so that a call's answer never overtakes its own progress. */
+void proxy_sync_notes(struct proxy *px);
+
 /* Progress relay: notifications/progress from any upstream carrying token go to the client
  * under client_token (copied) until unwatched. */
 void proxy_progress_watch(struct proxy *px, const char *token, const cJSON *client_token);

@@ -239,9 +239,10 @@ static void run_call(struct server *srv, struct call *c)
     answer = !c->client_cancelled;
     pthread_mutex_unlock(&srv->mu);
     /* After notifications/cancelled the client expects no response (MCP). */
-    if (answer)
+    if (answer) {
+        proxy_sync_notes(srv->px); /* the call's progress, relayed on another thread, first */
         send_take(srv, reply);
-    else
+    } else
         cJSON_Delete(reply);
     call_free(c);
 }

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 #define STDIO_READ_CHUNK 4096
 #define STDIO_TERM_GRACE_MS 1500
 #define STDIO_WRITE_STALL_MS 30000
+#define STDIO_DRAIN_MS 2000 /* how long a dead child's stderr is read for its last words */
 
 /*
  * DESIGN (the hub). One thread reads the stdout and stderr of every child: a thread per
@@ -68,7 +70,8 @@ struct stdio_transport {
     pthread_mutex_t wmu; /* serializes writes to the child's stdin */
     pthread_mutex_t mu;  /* guards the fields below */
     bool closing;
-    int exit_status;                             /* from the closer's reap, -1 when unknown */
+    bool reaped;     /* by the closer: its pid is no longer ours to signal */
+    int exit_status; /* from the closer's reap, -1 when unknown */
     char tail[STDIO_TAIL_LINES][STDIO_TAIL_LEN]; /* last stderr lines, ring */
     unsigned tail_next;
 };
@@ -105,6 +108,14 @@ static void on_err_line(void *ud, const char *line, size_t len, bool too_big)
     pthread_mutex_unlock(&st->mu);
 }
 
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* After the child's stdout ended: drain its last stderr words, learn its exit status and
  * report the loss once. The transport is detached from the hub, so this thread owns the
  * framers now. */
@@ -112,24 +123,35 @@ static void *closer_main(void *arg)
 {
     struct stdio_transport *st = arg;
     char *buf = xmalloc(STDIO_READ_CHUNK), why[160], status[96];
+    int64_t until = now_ms() + STDIO_DRAIN_MS;
     ssize_t n;
     int wst;
     bool closing;
 
-    /* The hub reads without blocking; here waiting for the child's last words is the point. */
-    if (st->err_open)
-        fcntl(st->child.err_fd, F_SETFL, fcntl(st->child.err_fd, F_GETFL) & ~O_NONBLOCK);
-    while (st->err_open && (n = read(st->child.err_fd, buf, STDIO_READ_CHUNK)) != 0) {
-        if (n < 0 && errno == EINTR)
+    /* The child's last words, until its stderr ends, but not for ever: a process it left
+     * behind may hold stderr open. */
+    while (st->err_open && now_ms() < until) {
+        struct pollfd pfd = {.fd = st->child.err_fd, .events = POLLIN};
+
+        if (poll(&pfd, 1, (int)(until - now_ms())) <= 0)
             continue;
-        if (n < 0)
+        n = read(st->child.err_fd, buf, STDIO_READ_CHUNK);
+        if (n > 0)
+            jsonrpc_framer_feed(st->err, buf, (size_t)n, on_err_line, st);
+        else if (n == 0 || (errno != EINTR && errno != EAGAIN))
             break;
-        jsonrpc_framer_feed(st->err, buf, (size_t)n, on_err_line, st);
     }
     free(buf);
     wst = proc_reap(st->child.pid, 300);
+    if (wst != -1) {
+        /* Its group may outlive it (npx's node child): end it now, while the group id surely
+         * still names that group, rather than whenever the transport is closed. */
+        kill(-st->child.pid, SIGTERM);
+        kill(-st->child.pid, SIGKILL);
+    }
     pthread_mutex_lock(&st->mu);
     st->exit_status = wst;
+    st->reaped = wst != -1;
     closing = st->closing;
     pthread_mutex_unlock(&st->mu);
     if (wst != -1) {
@@ -238,12 +260,21 @@ static void *hub_main(void *arg)
             if (st->attached && is_err && !st->err_open) {
                 hub->gen++; /* stop polling a closed stderr */
             } else if (st->attached && !more) {
+                int err;
+
                 hub_detach_locked(hub, st);
-                if (pthread_create(&st->closer, NULL, closer_main, st) == 0)
+                err = pthread_create(&st->closer, NULL, closer_main, st);
+                if (err == 0) {
                     st->closer_running = true;
-                else
-                    LOG_ERROR("[%s] cannot start a thread to reap the server: %s", st->srv->name,
-                              strerror(errno));
+                } else {
+                    /* Never leave the loss unreported: do it here, holding up the others. */
+                    LOG_ERROR("[%s] cannot start a thread to reap the server (%s); reaping it "
+                              "on the reader",
+                              st->srv->name, strerror(err));
+                    pthread_mutex_unlock(&hub->mu);
+                    closer_main(st);
+                    pthread_mutex_lock(&hub->mu);
+                }
             }
             hub->busy = NULL;
             pthread_cond_broadcast(&hub->cv);
@@ -294,9 +325,16 @@ static int hub_attach(struct stdio_hub *hub, struct stdio_transport *st, char **
 
     pthread_mutex_lock(&hub->mu);
     if (!hub->running) {
-        if (pipe2(hub->wake, O_CLOEXEC | O_NONBLOCK) != 0 ||
-            pthread_create(&hub->thread, NULL, hub_main, hub) != 0) {
-            *why = xasprintf("cannot start the stdio reader: %s", strerror(errno));
+        int err = pipe2(hub->wake, O_CLOEXEC | O_NONBLOCK) != 0 ? errno : 0;
+
+        if (err == 0)
+            err = pthread_create(&hub->thread, NULL, hub_main, hub);
+        if (err != 0) {
+            *why = xasprintf("cannot start the stdio reader: %s", strerror(err));
+            for (int i = 0; i < 2; i++)
+                if (hub->wake[i] >= 0)
+                    close(hub->wake[i]);
+            hub->wake[0] = hub->wake[1] = -1;
             rc = ERR_IO;
             goto out;
         }
@@ -350,14 +388,6 @@ static int stdio_start(struct transport *t, char **why)
     return rc;
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int stdio_send(struct transport *t, const char *msg, size_t len, int64_t deadline_ms,
                       struct cancel *cancel, char **why)
 {
@@ -383,12 +413,17 @@ static int stdio_send(struct transport *t, const char *msg, size_t len, int64_t 
         *why = xasprintf("the server's input is busy with another message");
         return ERR_CLOSED;
     }
+    if (st->child.in_fd < 0) {
+        pthread_mutex_unlock(&st->wmu);
+        *why = xasprintf("the server's input is closed");
+        return ERR_CLOSED;
+    }
     for (int i = 0; i < 2 && rc == 0; i++) {
         const char *p = parts[i].p;
         size_t left = parts[i].n;
 
         while (left > 0) {
-            ssize_t n = st->child.in_fd >= 0 ? write(st->child.in_fd, p, left) : -1;
+            ssize_t n = write(st->child.in_fd, p, left);
 
             if (n < 0 && errno == EINTR)
                 continue;
@@ -406,8 +441,7 @@ static int stdio_send(struct transport *t, const char *msg, size_t len, int64_t 
                 break;
             }
             if (n < 0) {
-                *why = xasprintf("cannot write to the server: %s",
-                                 st->child.in_fd >= 0 ? strerror(errno) : "closed");
+                *why = xasprintf("cannot write to the server: %s", strerror(errno));
                 rc = ERR_CLOSED;
                 break;
             }
@@ -416,13 +450,17 @@ static int stdio_send(struct transport *t, const char *msg, size_t len, int64_t 
             left -= (size_t)n;
         }
     }
-    if (rc != 0 && partial && st->child.in_fd >= 0) {
-        /* Half a message is in the pipe: whatever came next would be read as garbage. End the
-         * server's input; it sees EOF and exits, and the connection is reported lost. */
-        LOG_WARN("[%s] closing the server's input after a message was cut short: %s", st->srv->name,
-                 *why);
+    if (rc != 0 && partial) {
+        /* Half a message is in the pipe: whatever came next would be read as garbage, so this
+         * session cannot go on. End the server (it restarts on the next use); its stdout ends
+         * and the loss is reported like a crash. */
+        LOG_WARN("[%s] ending the server: a message to it was cut short (%s)", st->srv->name, *why);
         close(st->child.in_fd);
         st->child.in_fd = -1;
+        pthread_mutex_lock(&st->mu);
+        if (!st->reaped && st->child.pid > 0)
+            kill(-st->child.pid, SIGKILL);
+        pthread_mutex_unlock(&st->mu);
     }
     pthread_mutex_unlock(&st->wmu);
     return rc;
@@ -432,7 +470,7 @@ static void stdio_close(struct transport *t)
 {
     struct stdio_transport *st = (struct stdio_transport *)t;
     struct stdio_hub *hub = st->hub;
-    bool closer;
+    bool closer, reaped;
     int status;
 
     pthread_mutex_lock(&st->mu);
@@ -460,7 +498,10 @@ static void stdio_close(struct transport *t)
         close(st->child.in_fd);
     st->child.in_fd = -1;
     pthread_mutex_unlock(&st->wmu);
-    if (st->child.pid > 0) {
+    pthread_mutex_lock(&st->mu);
+    reaped = st->reaped;
+    pthread_mutex_unlock(&st->mu);
+    if (st->child.pid > 0 && !reaped) {
         char how[96];
 
         status = proc_reap(st->child.pid, 300);
