@@ -62,7 +62,8 @@ struct catalog_list {
 };
 
 struct entry {
-    const char *name; /* borrowed from the config */
+    const char *name;                /* borrowed from the config */
+    const struct config_server *cfg; /* its entry in the config */
     struct catalog_list *tools;
     long summary_count; /* tool count from the cache summary, -1 when unknown */
     bool live, stale;
@@ -78,6 +79,7 @@ struct snap_core {
     uint64_t tools_version;     /* the catalog's tools_version it was built from */
     struct catalog_tool *tools; /* sorted by name */
     size_t ntools;
+    size_t def_bytes;           /* of all their definitions */
     char *names;                /* the routed names, back to back */
     struct catalog_list **held; /* one per server, may be NULL */
     size_t nheld;
@@ -326,7 +328,7 @@ static struct catalog_list *lb_finish(struct list_build *lb, const char *server,
         k++;
     }
     l->n = k;
-    l->names = lb->names.s != NULL ? buf_take(&lb->names) : xstrdup("");
+    l->names = buf_take(&lb->names);
     l->name_off = lb->name_off;
     lb->name_off = NULL;
     if (file == NULL) {
@@ -334,7 +336,7 @@ static struct catalog_list *lb_finish(struct list_build *lb, const char *server,
          * than its text. (The length is read first: buf_take() clears it.) */
         size_t len = lb->mem.len;
 
-        l->defs->mem = lb->mem.s != NULL ? xrealloc(buf_take(&lb->mem), len + 1) : xstrdup("");
+        l->defs->mem = xrealloc(buf_take(&lb->mem), len + 1);
     }
     free(order);
     free(drop);
@@ -443,6 +445,7 @@ struct catalog *catalog_new(const struct config *cfg, const char *cache_path)
     cat->entries = xcalloc(cfg->nservers + 1, sizeof(*cat->entries));
     for (size_t i = 0; i < cfg->nservers; i++) {
         cat->entries[cat->nentries].summary_count = -1;
+        cat->entries[cat->nentries].cfg = &cfg->servers[i];
         cat->entries[cat->nentries++].name = cfg->servers[i].name;
     }
     cat->dirty = true;
@@ -516,9 +519,15 @@ static struct snap_core *build_core(struct catalog *cat)
 
         if (l == NULL)
             continue;
+        struct defs *d;
+
         l->refs++;
         core->held[i] = l;
         total += l->n;
+        d = defs_get(l);
+        for (j = 0; j < l->n; j++)
+            core->def_bytes += d->len[j];
+        defs_unref(d);
         for (j = 0; j < l->n; j++)
             bytes += strlen(cat->entries[i].name) + 2 + strlen(catalog_list_name(l, j)) + 1;
     }
@@ -564,6 +573,7 @@ static struct snap_priv *build(struct catalog *cat)
     }
     sp->pub.tools = sp->core->tools;
     sp->pub.ntools = sp->core->ntools;
+    sp->pub.def_bytes = sp->core->def_bytes;
     sp->pub.nservers = cat->nentries;
     sp->pub.servers = xcalloc(cat->nentries + 1, sizeof(*sp->pub.servers));
     for (i = 0; i < cat->nentries; i++) {
@@ -571,7 +581,7 @@ static struct snap_priv *build(struct catalog *cat)
         struct catalog_server *cs = &sp->pub.servers[i];
 
         cs->name = e->name;
-        cs->disabled = config_find(cat->cfg, e->name)->disabled;
+        cs->disabled = e->cfg->disabled;
         cs->loaded = e->tools != NULL;
         cs->live = e->live;
         cs->stale = e->stale;
@@ -756,8 +766,9 @@ void catalog_update(struct catalog *cat, const char *server, cJSON *tools,
     same = old != NULL && same_list(old, list);
 
     pthread_mutex_lock(&cat->mu);
-    /* Against the list being replaced now: another refresh may have come in meanwhile. */
-    if (diff != NULL) {
+    /* Against the list being replaced now: another refresh may have come in meanwhile. The
+     * usual refresh changes nothing and has nothing to compare. */
+    if (diff != NULL && !(same && e->tools == old)) {
         diff_names(server, e->tools, list, &diff->added, &diff->nadded);
         diff_names(server, list, e->tools, &diff->removed, &diff->nremoved);
     }
@@ -941,7 +952,7 @@ static int load_header(struct catalog *cat, struct line_reader *lr, char **why)
 
         /* A server refreshed live already knows better than the cache; a disabled one shows
          * nothing. */
-        if (e == NULL || e->tools != NULL || config_find(cat->cfg, e->name)->disabled)
+        if (e == NULL || e->tools != NULL || e->cfg->disabled)
             continue;
         if (json_get_num(it, "tools", &v) && v >= 0 && v <= 1e6 && v == (double)(long)v)
             e->summary_count = (long)v;
@@ -987,7 +998,6 @@ static int load_body(struct catalog *cat, struct line_reader *lr, char **why)
 
     while ((rc = next_line(lr, CATALOG_MAX_DEF + 256, &line, &len, &off)) == 1) {
         char *tab = memchr(line, '\t', len);
-        const struct config_server *cs;
         struct entry *e;
         cJSON *def;
         const char *name;
@@ -998,8 +1008,7 @@ static int load_body(struct catalog *cat, struct line_reader *lr, char **why)
         }
         *tab = '\0';
         e = find_entry(cat, line);
-        cs = config_find(cat->cfg, line);
-        if (e == NULL || cs == NULL || cs->disabled)
+        if (e == NULL || e->cfg->disabled)
             continue;
         i = (size_t)(e - cat->entries);
         lines[i]++;

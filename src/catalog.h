@@ -66,6 +66,7 @@ struct catalog_server {
 struct catalog_snap {
     struct catalog_tool *tools; /* sorted by name */
     size_t ntools;
+    size_t def_bytes;               /* of all the tools' definitions as compact JSON */
     struct catalog_server *servers; /* in config order */
     size_t nservers;
     uint64_t version; /* grows with every change */

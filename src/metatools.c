@@ -828,45 +828,66 @@ static bool auto_fits(const struct config *cfg, const struct catalog_snap *snap)
 
     if (cfg->expose_auto_tokens <= 0 || snap->ntools == 0)
         return false;
+    bytes = snap->def_bytes;
     for (size_t i = 0; i < snap->ntools && bytes <= budget; i++)
-        bytes += catalog_tool_size(&snap->tools[i]) + strlen(snap->tools[i].server) + 2;
+        bytes += strlen(snap->tools[i].server) + 2;
     return bytes <= budget;
 }
 
-cJSON *metatools_list_exposed(struct proxy *px, char **signature)
+/* The tools "expose" lists (at most META_EXPOSE_MAX): their names, one a line, to *signature,
+ * and, when tools is not NULL, their definitions under routed names to tools. */
+static void exposed(struct proxy *px, cJSON *tools, char **signature)
 {
     const struct config *cfg = proxy_config(px);
-    cJSON *tools = metatools_list(), *def;
     struct catalog_snap *snap;
     struct buf sig = {0};
     bool all;
     size_t n = 0;
 
     if (cfg->nexpose == 0 && cfg->expose_auto_tokens <= 0) {
-        if (signature != NULL)
-            *signature = xstrdup("");
-        return tools;
+        *signature = xstrdup("");
+        return;
     }
     snap = catalog_acquire(proxy_catalog(px));
     all = auto_fits(cfg, snap);
     for (size_t i = 0; i < snap->ntools && n < META_EXPOSE_MAX; i++) {
         const struct catalog_tool *t = &snap->tools[i];
+        cJSON *def;
 
         if (!all && !pinned(cfg, t->name))
             continue;
-        def = catalog_tool_def(t, NULL);
-        if (def == NULL)
-            continue; /* unreadable: reachable through execute_tool still */
-        json_set_take(def, "name", cJSON_CreateString(t->name));
-        cJSON_AddItemToArray(tools, def);
         buf_printf(&sig, "%s\n", t->name);
         n++;
+        /* An unreadable definition is left out; execute_tool still reaches the tool. */
+        def = tools != NULL ? catalog_tool_def(t, NULL) : NULL;
+        if (def != NULL) {
+            json_set_take(def, "name", cJSON_CreateString(t->name));
+            cJSON_AddItemToArray(tools, def);
+        }
     }
     catalog_release(proxy_catalog(px), snap);
+    *signature = buf_take(&sig);
+}
+
+cJSON *metatools_list_exposed(struct proxy *px, char **signature)
+{
+    cJSON *tools = metatools_list();
+    char *sig = NULL;
+
+    exposed(px, tools, &sig);
     if (signature != NULL)
-        *signature = buf_take(&sig);
-    buf_free(&sig);
+        *signature = sig;
+    else
+        free(sig);
     return tools;
+}
+
+char *metatools_exposed_signature(struct proxy *px)
+{
+    char *sig = NULL;
+
+    exposed(px, NULL, &sig);
+    return sig;
 }
 
 cJSON *metatools_call_exposed(struct proxy *px, const char *name, const cJSON *args,

@@ -47,6 +47,9 @@ cJSON *metatools_list(void);
  * fingerprint of the exposed set, to notice when it changes. */
 cJSON *metatools_list_exposed(struct proxy *px, char **signature);
 
+/* The same fingerprint alone (newly allocated), without reading a definition. */
+char *metatools_exposed_signature(struct proxy *px);
+
 /* Calls a pinned tool directly: returns its CallToolResult, or NULL when name is not exposed. */
 cJSON *metatools_call_exposed(struct proxy *px, const char *name, const cJSON *args,
                               struct metatool_ctx *ctx);

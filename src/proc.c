@@ -289,6 +289,14 @@ int proc_reap(pid_t pid, int wait_ms)
     }
 }
 
+void proc_kill_group(pid_t pid)
+{
+    if (pid <= 0)
+        return;
+    kill(-pid, SIGTERM);
+    kill(-pid, SIGKILL);
+}
+
 int proc_terminate(pid_t pid, int grace_ms)
 {
     int status;
@@ -296,12 +304,12 @@ int proc_terminate(pid_t pid, int grace_ms)
     if (pid <= 0)
         return -1;
     status = proc_reap(pid, 0);
-    /* The group may outlive its leader (npx's node child): signal it either way. */
-    kill(-pid, SIGTERM);
     if (status != -1) {
-        kill(-pid, SIGKILL);
+        proc_kill_group(pid);
         return status;
     }
+    /* The group may outlive its leader (npx's node child): signal it either way. */
+    kill(-pid, SIGTERM);
     status = proc_reap(pid, grace_ms);
     kill(-pid, SIGKILL);
     if (status == -1) {

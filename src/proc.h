@@ -50,6 +50,11 @@ int proc_spawn(struct proc_spawner *sp, char *const *argv, const struct config_k
  */
 int proc_terminate(pid_t pid, int grace_ms);
 
+/* Ends what is left of the group led by pid, a leader just reaped (SIGTERM, SIGKILL, no wait):
+ * a group may outlive its leader (npx's node child). Call it right after the reap, while the
+ * group id cannot yet name anything else. */
+void proc_kill_group(pid_t pid);
+
 /* Reaps pid if it has exited, waiting at most wait_ms. Returns its wait status, or -1. */
 int proc_reap(pid_t pid, int wait_ms);
 

@@ -726,14 +726,21 @@ struct proxy *proxy_new(const struct config *cfg)
 
 void proxy_start(struct proxy *px)
 {
-    /* Serving: a server that needs a sign-in may open the browser (see oauth.h). */
+    bool first;
+
+    /* Every tools/call comes through here: only the first does anything. */
+    pthread_mutex_lock(&px->mu);
+    first = !px->started;
+    px->started = true;
+    pthread_mutex_unlock(&px->mu);
+    if (!first)
+        return;
+    /* Serving: a server that needs a sign-in may open the browser (see oauth.h), also for the
+     * refreshes started next. */
     oauth_set_interactive(px->oauth, true);
     pthread_mutex_lock(&px->mu);
-    if (!px->started) {
-        px->started = true;
-        for (size_t i = 0; i < px->nslots; i++)
-            spawn_refresh(px, i);
-    }
+    for (size_t i = 0; i < px->nslots; i++)
+        spawn_refresh(px, i);
     pthread_mutex_unlock(&px->mu);
 }
 

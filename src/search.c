@@ -1481,41 +1481,44 @@ static const char *tool_part(const struct search_doc *d)
     return sep != NULL ? sep + 2 : (d->name != NULL ? d->name : "");
 }
 
+/* s compacted straight into the arena (compact() never writes more than it reads). */
+static const char *compact_key(struct arena *a, const char *s, size_t *len)
+{
+    size_t n = strlen(s);
+    char *out = arena_alloc(a, n + 1);
+
+    *len = compact(s, n, out, n + 1);
+    return out;
+}
+
+/* Appends doc to the chain of documents sharing its key in m. Chains keep documents in index
+ * order, so the later sort by name is the only order. */
+static void chain_add(struct search_index *idx, struct strmap *m, const char *key, size_t len,
+                      uint32_t doc, bool by_tool)
+{
+    uint32_t head = strmap_put(m, key, len, doc), *next;
+
+    if (head == doc)
+        return;
+    for (;;) {
+        next = by_tool ? &idx->info[head].next_tool : &idx->info[head].next_full;
+        if (*next == UINT32_MAX)
+            break;
+        head = *next;
+    }
+    *next = doc;
+}
+
 static void index_exact(struct search_index *idx, uint32_t doc, const struct search_doc *d)
 {
     struct docinfo *di = &idx->info[doc];
-    const char *name = d->name != NULL ? d->name : "";
-    size_t n = strlen(name);
-    char *buf = xmalloc(n + 1);
-    size_t k = compact(name, n, buf, n + 1);
-    uint32_t head;
+    size_t full_len, tool_len;
 
-    di->key_full = arena_strndup(&idx->arena, buf, k);
-    const char *tool = tool_part(d);
-    size_t tn = strlen(tool);
-    buf = xrealloc(buf, tn + 1);
-    k = compact(tool, tn, buf, tn + 1);
-    di->key_tool = arena_strndup(&idx->arena, buf, k);
-    free(buf);
-
-    /* Chains keep documents in index order, so the later sort by name is the only order. */
+    di->key_full = compact_key(&idx->arena, d->name != NULL ? d->name : "", &full_len);
+    di->key_tool = compact_key(&idx->arena, tool_part(d), &tool_len);
     di->next_full = di->next_tool = UINT32_MAX;
-    head = strmap_get(&idx->exact_full, di->key_full, strlen(di->key_full));
-    if (head == UINT32_MAX) {
-        strmap_put(&idx->exact_full, di->key_full, strlen(di->key_full), doc);
-    } else {
-        while (idx->info[head].next_full != UINT32_MAX)
-            head = idx->info[head].next_full;
-        idx->info[head].next_full = doc;
-    }
-    head = strmap_get(&idx->exact_tool, di->key_tool, strlen(di->key_tool));
-    if (head == UINT32_MAX) {
-        strmap_put(&idx->exact_tool, di->key_tool, strlen(di->key_tool), doc);
-    } else {
-        while (idx->info[head].next_tool != UINT32_MAX)
-            head = idx->info[head].next_tool;
-        idx->info[head].next_tool = doc;
-    }
+    chain_add(idx, &idx->exact_full, di->key_full, full_len, doc, false);
+    chain_add(idx, &idx->exact_tool, di->key_tool, tool_len, doc, true);
 }
 
 static uint32_t server_id(struct search_index *idx, size_t *cap, const struct search_doc *d)

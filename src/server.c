@@ -547,14 +547,12 @@ static void client_catalog_changed(void *ud)
 {
     struct server *srv = ud;
     const struct config *cfg = proxy_config(srv->px);
-    char *sig = NULL;
+    char *sig;
     bool changed;
-    cJSON *list;
 
     if (cfg->nexpose == 0 && cfg->expose_auto_tokens <= 0)
         return;
-    list = metatools_list_exposed(srv->px, &sig);
-    cJSON_Delete(list);
+    sig = metatools_exposed_signature(srv->px);
     pthread_mutex_lock(&srv->mu);
     changed = srv->exposed_sig != NULL && strcmp(srv->exposed_sig, sig) != 0;
     if (changed) {

@@ -12,12 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "err.h"
 #include "jsonrpc.h"
 #include "log.h"
+#include "upstream.h"
 #include "xmem.h"
 
 #define STDIO_TAIL_LINES 6
@@ -70,8 +71,7 @@ struct stdio_transport {
     pthread_mutex_t wmu; /* serializes writes to the child's stdin */
     pthread_mutex_t mu;  /* guards the fields below */
     bool closing;
-    bool reaped;     /* by the closer: its pid is no longer ours to signal */
-    int exit_status; /* from the closer's reap, -1 when unknown */
+    bool reaped; /* by the closer: its pid is no longer ours to signal */
     char tail[STDIO_TAIL_LINES][STDIO_TAIL_LEN]; /* last stderr lines, ring */
     unsigned tail_next;
 };
@@ -108,14 +108,6 @@ static void on_err_line(void *ud, const char *line, size_t len, bool too_big)
     pthread_mutex_unlock(&st->mu);
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* After the child's stdout ended: drain its last stderr words, learn its exit status and
  * report the loss once. The transport is detached from the hub, so this thread owns the
  * framers now. */
@@ -123,17 +115,17 @@ static void *closer_main(void *arg)
 {
     struct stdio_transport *st = arg;
     char *buf = xmalloc(STDIO_READ_CHUNK), why[160], status[96];
-    int64_t until = now_ms() + STDIO_DRAIN_MS;
+    int64_t until = upstream_now_ms() + STDIO_DRAIN_MS;
     ssize_t n;
     int wst;
     bool closing;
 
     /* The child's last words, until its stderr ends, but not for ever: a process it left
      * behind may hold stderr open. */
-    while (st->err_open && now_ms() < until) {
+    while (st->err_open && upstream_now_ms() < until) {
         struct pollfd pfd = {.fd = st->child.err_fd, .events = POLLIN};
 
-        if (poll(&pfd, 1, (int)(until - now_ms())) <= 0)
+        if (poll(&pfd, 1, (int)(until - upstream_now_ms())) <= 0)
             continue;
         n = read(st->child.err_fd, buf, STDIO_READ_CHUNK);
         if (n > 0)
@@ -143,14 +135,10 @@ static void *closer_main(void *arg)
     }
     free(buf);
     wst = proc_reap(st->child.pid, 300);
-    if (wst != -1) {
-        /* Its group may outlive it (npx's node child): end it now, while the group id surely
-         * still names that group, rather than whenever the transport is closed. */
-        kill(-st->child.pid, SIGTERM);
-        kill(-st->child.pid, SIGKILL);
-    }
+    /* Its group now, not whenever the transport is closed (see proc_kill_group()). */
+    if (wst != -1)
+        proc_kill_group(st->child.pid);
     pthread_mutex_lock(&st->mu);
-    st->exit_status = wst;
     st->reaped = wst != -1;
     closing = st->closing;
     pthread_mutex_unlock(&st->mu);
@@ -206,13 +194,11 @@ static void *hub_main(void *arg)
     struct pollfd *pfd = xmalloc(cap * sizeof(*pfd));
     struct stdio_transport **owner = xmalloc(cap * sizeof(*owner));
     char *buf = xmalloc(STDIO_READ_CHUNK), drain[64];
-    bool first = true;
     unsigned built = 0;
 
     pthread_mutex_lock(&hub->mu);
     while (!hub->stopping) {
-        if (first || built != hub->gen) {
-            first = false;
+        if (built != hub->gen) { /* attaching the first transport made gen at least 1 */
             if (cap < 1 + 2 * hub->n) {
                 cap = 1 + 2 * hub->n;
                 pfd = xrealloc(pfd, cap * sizeof(*pfd));
@@ -399,7 +385,7 @@ static int stdio_send(struct transport *t, const char *msg, size_t len, int64_t 
     /* A reply sent from a callback on the hub (a ping answered) must not make every other
      * server wait for this one: it goes now or not at all. */
     bool hub = on_hub(st), partial = false;
-    int64_t give_up = now_ms() + STDIO_WRITE_STALL_MS;
+    int64_t give_up = upstream_now_ms() + STDIO_WRITE_STALL_MS;
     int rc = 0;
 
     /* A pipe write completes at once unless the server stops reading: then the wait ends at
@@ -431,7 +417,7 @@ static int stdio_send(struct transport *t, const char *msg, size_t len, int64_t 
                 /* The server is not reading its stdin. Wait, but wake up for close(). */
                 struct pollfd pfd[2] = {{.fd = st->child.in_fd, .events = POLLOUT},
                                         {.fd = st->wake[0], .events = POLLIN}};
-                int64_t wait = hub ? 0 : give_up - now_ms();
+                int64_t wait = hub ? 0 : give_up - upstream_now_ms();
 
                 if (wait > 0 && poll(pfd, 2, (int)wait) > 0 && pfd[1].revents == 0)
                     continue;
@@ -508,7 +494,7 @@ static void stdio_close(struct transport *t)
         if (status == -1)
             status = proc_terminate(st->child.pid, STDIO_TERM_GRACE_MS);
         else
-            proc_terminate(st->child.pid, 0); /* stragglers in its group */
+            proc_kill_group(st->child.pid);
         proc_status_text(status, how, sizeof(how));
         LOG_DEBUG("[%s] stopped (pid %d): %s", st->srv->name, (int)st->child.pid, how);
     }
@@ -550,19 +536,18 @@ static long stdio_pid(struct transport *t)
 static char *stdio_diag(struct transport *t)
 {
     struct stdio_transport *st = (struct stdio_transport *)t;
-    char *out = NULL, *next;
+    struct buf out = {0};
     unsigned i, first;
 
     pthread_mutex_lock(&st->mu);
     first = st->tail_next > STDIO_TAIL_LINES ? st->tail_next - STDIO_TAIL_LINES : 0;
     for (i = first; i < st->tail_next; i++) {
-        next = xasprintf("%s%s%s", out != NULL ? out : "", out != NULL ? " | " : "",
-                         st->tail[i % STDIO_TAIL_LINES]);
-        free(out);
-        out = next;
+        if (i > first)
+            buf_puts(&out, " | ");
+        buf_puts(&out, st->tail[i % STDIO_TAIL_LINES]);
     }
     pthread_mutex_unlock(&st->mu);
-    return out;
+    return out.s; /* NULL when there was no line */
 }
 
 static const struct transport_ops stdio_ops = {
@@ -589,7 +574,6 @@ struct transport *transport_stdio_new(const struct config_server *srv, struct pr
     st->max_line = max_line;
     st->child.in_fd = st->child.out_fd = st->child.err_fd = -1;
     st->wake[0] = st->wake[1] = -1;
-    st->exit_status = -1;
     pthread_mutex_init(&st->wmu, NULL);
     pthread_mutex_init(&st->mu, NULL);
     return &st->base;
