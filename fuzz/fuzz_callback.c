@@ -15,14 +15,9 @@
 #include "buf.h"
 #include "err.h"
 #include "oauth_callback.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)           \
-    do {                      \
-        if (!(cond))          \
-            __builtin_trap(); \
-    } while (0)
 
 static void add(struct buf *b, const char *name, const char *v)
 {

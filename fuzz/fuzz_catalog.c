@@ -22,12 +22,14 @@
 #include "log.h"
 #include "search.h"
 
+#include "fuzz_check.h"
+
 #define CONFIG_JSON                                                                \
     "{\"mcpServers\":{\"alpha\":{\"command\":\"a\"},\"beta\":{\"command\":\"b\"}," \
     "\"gamma\":{\"command\":\"c\",\"disabled\":true}}}"
 
 static struct config *cfg;
-static char dir[64], path[128], copy[128];
+static char dir[64], path[128];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -43,7 +45,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (mkdtemp(dir) == NULL)
         abort();
     snprintf(path, sizeof(path), "%s/catalog.json", dir);
-    snprintf(copy, sizeof(copy), "%s/saved.json", dir);
     if (config_parse(CONFIG_JSON, strlen(CONFIG_JSON), "/fuzz/config.json", &cfg, &why) != 0)
         abort();
     return 0;
@@ -80,22 +81,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rc = catalog_load(cat, &why);
     snap = catalog_acquire(cat);
     if (rc != 0) {
-        if (rc != ERR_PARSE && rc != ERR_IO)
-            abort();
-        if (why == NULL || strstr(why, path) == NULL || snap->ntools != 0)
-            abort();
+        CHECK(rc == ERR_PARSE || rc == ERR_IO);
+        CHECK(why != NULL && strstr(why, path) != NULL && snap->ntools == 0);
     }
     for (size_t i = 0; i < snap->ntools; i++) {
         const struct catalog_tool *t = &snap->tools[i];
         cJSON *def = catalog_tool_def(t, NULL);
         const char *name = json_get_str(def, "name");
 
-        if (i > 0 && strcmp(snap->tools[i - 1].name, t->name) >= 0)
-            abort(); /* sorted, unique */
-        if (name == NULL || strcmp(t->name + strlen(t->server) + 2, name) != 0)
-            abort(); /* reads back as the tool it is listed as */
-        if (catalog_tool_size(t) == 0)
-            abort();
+        CHECK(i == 0 || strcmp(snap->tools[i - 1].name, t->name) < 0); /* sorted, unique */
+        /* Reads back as the tool it is listed as. */
+        CHECK(name != NULL && strcmp(t->name + strlen(t->server) + 2, name) == 0);
+        CHECK(catalog_tool_size(t) > 0);
         cJSON_Delete(def);
     }
     (void)search_query(catalog_index(snap), "create issue", NULL, hits, 5);
@@ -107,16 +104,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == 0 && snap != NULL) {
         catalog_update(cat, "beta", cJSON_Parse("[{\"name\":\"fuzzed\"}]"), NULL);
         before = names_of(cat);
-        if (catalog_save(cat, &why) != 0)
-            abort();
-        if (rename(path, copy) != 0 || rename(copy, path) != 0)
-            abort();
+        CHECK(catalog_save(cat, &why) == 0);
         again = catalog_new(cfg, path);
-        if (catalog_load(again, &why) != 0)
-            abort();
+        CHECK(catalog_load(again, &why) == 0);
         after = names_of(again);
-        if (strcmp(before, after) != 0)
-            abort();
+        CHECK(strcmp(before, after) == 0);
         free(before);
         free(after);
         catalog_free(again);

@@ -20,17 +20,12 @@
 
 #include "config.h"
 #include "err.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define PATH "/fuzz/config.json"
-
-#define CHECK(cond)           \
-    do {                      \
-        if (!(cond))          \
-            __builtin_trap(); \
-    } while (0)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

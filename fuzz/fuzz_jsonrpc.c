@@ -24,14 +24,9 @@
 
 #include "json.h"
 #include "jsonrpc.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)           \
-    do {                      \
-        if (!(cond))          \
-            __builtin_trap(); \
-    } while (0)
 
 /* One message through the parser, with the invariants above. */
 static void parse_one(const char *text, size_t len)

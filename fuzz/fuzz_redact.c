@@ -18,14 +18,9 @@
 #include <string.h>
 
 #include "log.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)           \
-    do {                      \
-        if (!(cond))          \
-            __builtin_trap(); \
-    } while (0)
 
 #define MARKER "ZQXJ9MARKER"
 

@@ -22,14 +22,9 @@
 #include "buf.h"
 #include "err.h"
 #include "wwwauth.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)           \
-    do {                      \
-        if (!(cond))          \
-            __builtin_trap(); \
-    } while (0)
 
 static void check_invariants(const struct wwwauth *wa)
 {

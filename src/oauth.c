@@ -439,8 +439,8 @@ out:
  * invalid_client, ...) when the server answered one; else an err.h code. *why never quotes
  * the form.
  */
-static int token_request(struct oauth *oa, struct osrv *s, const struct oauthmeta_as *as,
-                         const struct client *cl, struct buf *form, const char *requested_scope,
+static int token_request(struct oauth *oa, const struct oauthmeta_as *as, const struct client *cl,
+                         struct buf *form, const char *requested_scope,
                          const struct tokenstore_tokens *prev, struct tokenstore_tokens *out,
                          char **oerr, char **why)
 {
@@ -478,7 +478,6 @@ static int token_request(struct oauth *oa, struct osrv *s, const struct oauthmet
         *why = http_status_error(as->token_endpoint, rs.status, rs.body, rs.body_len);
         rc = *oerr != NULL ? ERR_INVALID : ERR_IO;
     }
-    (void)s;
     if (rs.body != NULL)
         explicit_bzero(rs.body, rs.body_len);
     http_response_clear(&rs);
@@ -699,7 +698,7 @@ static int run_client_credentials(struct oauth *oa, struct osrv *s, const struct
     oauthmeta_form_add(&form, "grant_type", "client_credentials");
     oauthmeta_form_add(&form, "scope", scope);
     oauthmeta_form_add(&form, "resource", resource);
-    rc = token_request(oa, s, &d->as, &cl, &form, scope, NULL, tok, &oerr, why);
+    rc = token_request(oa, &d->as, &cl, &form, scope, NULL, tok, &oerr, why);
     free(oerr);
     form_clear(&form);
     client_clear(&cl);
@@ -804,7 +803,7 @@ static int run_flow(struct oauth *oa, struct osrv *s, const char *ch_rm, const c
         pkce_clear(&pk);
         free(oerr);
         oerr = NULL;
-        rc = token_request(oa, s, &d.as, &cl, &form, scope, NULL, &tok, &oerr, why);
+        rc = token_request(oa, &d.as, &cl, &form, scope, NULL, &tok, &oerr, why);
         if (rc == ERR_INVALID && oerr != NULL && cl.kind == OAUTHMETA_CLIENT_DCR && attempt == 0 &&
             (strcmp(oerr, "invalid_client") == 0 || strcmp(oerr, "unauthorized_client") == 0)) {
             LOG_INFO("[%s] the authorization server no longer knows our registration; "
@@ -1082,7 +1081,7 @@ static int refresh(struct oauth *oa, struct osrv *s, const char *stale, char **w
     oauthmeta_form_add(&form, "grant_type", "refresh_token");
     oauthmeta_form_add(&form, "refresh_token", disk.refresh_token);
     oauthmeta_form_add(&form, "resource", resource);
-    rc = token_request(oa, s, &as, &cl, &form, disk.scope, &disk, &fresh, &oerr, why);
+    rc = token_request(oa, &as, &cl, &form, disk.scope, &disk, &fresh, &oerr, why);
     if (rc == 0) {
         fresh.issuer = xstrdup(as.issuer);
         fresh.resource = resource ? xstrdup(resource) : NULL;

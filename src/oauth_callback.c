@@ -25,6 +25,7 @@
 #include "buf.h"
 #include "err.h"
 #include "log.h"
+#include "pkce.h"
 #include "xmem.h"
 
 #define CB_SHOWN_MAX 300 /* characters of an error description shown on the page */
@@ -358,8 +359,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *con, con
                       "This sign-in has already been completed; you can close this tab.");
     }
     pthread_mutex_unlock(&l->mu);
-    if (p.state == NULL || l->state[0] == '\0' || strlen(p.state) != strlen(l->state) ||
-        strcmp(p.state, l->state) != 0) {
+    if (!pkce_state_equal(l->state, p.state)) {
         oauth_callback_params_clear(&p);
         return answer(con, 400, "Authorization failed",
                       "The response does not belong to the sign-in mcpzip is waiting for "
@@ -499,7 +499,7 @@ int oauth_listener_wait(struct oauth_listener *l, int timeout_ms, int *stop, int
                             "to\n",
                             pwhy);
                     free(pwhy);
-                } else if (p.state == NULL || strcmp(p.state, l->state) != 0) {
+                } else if (!pkce_state_equal(l->state, p.state)) {
                     fprintf(stderr, "mcpzip: that address belongs to another sign-in (state "
                                     "mismatch)\n");
                     oauth_callback_params_clear(&p);

@@ -349,17 +349,6 @@ static char *dup_or_null(const char *s)
     return s != NULL ? xstrdup(s) : NULL;
 }
 
-void tokenstore_tokens_copy(struct tokenstore_tokens *dst, const struct tokenstore_tokens *src)
-{
-    dst->access_token = dup_or_null(src->access_token);
-    dst->token_type = dup_or_null(src->token_type);
-    dst->refresh_token = dup_or_null(src->refresh_token);
-    dst->expires_at = src->expires_at;
-    dst->scope = dup_or_null(src->scope);
-    dst->issuer = dup_or_null(src->issuer);
-    dst->resource = dup_or_null(src->resource);
-}
-
 bool tokenstore_expires_within(const struct tokenstore_tokens *t, int64_t now, int64_t seconds)
 {
     return t->expires_at > 0 && t->expires_at - now <= seconds;

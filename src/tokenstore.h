@@ -100,9 +100,6 @@ int tokenstore_delete(const struct tokenstore *ts, const char *server_url, char 
 /* Wipes and frees the strings of t and zeroes it. NULL-safe. */
 void tokenstore_tokens_clear(struct tokenstore_tokens *t);
 
-/* Copies src into dst (all strings duplicated). */
-void tokenstore_tokens_copy(struct tokenstore_tokens *dst, const struct tokenstore_tokens *src);
-
 /* Returns whether t expires within `seconds` of now (true when already expired); false when the
  * expiry is unknown — then only a 401 tells. */
 bool tokenstore_expires_within(const struct tokenstore_tokens *t, int64_t now, int64_t seconds);

@@ -31,9 +31,10 @@
 //   add_tool {name}         appends name to --extra-tools-file, sends notifications/tools/list_changed
 //   ask_client {}           sends a ping and an unsupported request to the client, returns the answers
 //   hidden_echo {message}   callable but never listed in tools/list
-//   flood {pings?}          stops reading stdin for good, then sends `pings` ping requests
-//                           (default 5000) and a burst of stderr lines; never answers: the
-//                           client's replies pile up in a pipe nobody reads
+//   flood {pings?, marker?} stops reading stdin for good, then sends `pings` ping requests
+//                           (default 5000) and a burst of stderr lines, then creates the file
+//                           `marker` if given; never answers: the client's replies pile up in
+//                           a pipe nobody reads
 import fs from 'node:fs';
 
 const opts = {
@@ -210,6 +211,7 @@ async function callTool(id, name, args) {
       const n = Number.isInteger(args.pings) ? args.pings : 5000;
       for (let i = 0; i < n; i++) send({ jsonrpc: '2.0', id: `flood-${i}`, method: 'ping' });
       for (let i = 0; i < 200; i++) process.stderr.write(`fake: flood line ${i}\n`);
+      if (typeof args.marker === 'string') fs.writeFileSync(args.marker, 'flooding\n');
       setInterval(() => {}, 1000); // stdin no longer keeps the process alive
       return; // never answer
     }

@@ -89,7 +89,7 @@ static void test_es256(void **state)
     (void)state;
     jws = jwtsign_client_assertion(EC_pem, strlen(EC_pem), NULL, "client-1",
                                    "https://as.example.com", 1700000000, &why);
-    if (jws == NULL && why != NULL && strstr(why, "libcrypto") != NULL) {
+    if (jws == NULL && why != NULL && strstr(why, "could not be loaded") != NULL) {
         free(why);
         skip();
     }
@@ -111,7 +111,7 @@ static void test_rs256(void **state)
     (void)state;
     jws = jwtsign_client_assertion(RSA_pem, strlen(RSA_pem), "RS256", "client-1",
                                    "https://as.example.com", 1700000000, &why);
-    if (jws == NULL && why != NULL && strstr(why, "libcrypto") != NULL) {
+    if (jws == NULL && why != NULL && strstr(why, "could not be loaded") != NULL) {
         free(why);
         skip();
     }

@@ -156,12 +156,13 @@ static void test_listener(void **state)
 
     (void)state;
     rc = oauth_listener_start(0, "the-state", refuse_iss, NULL, &l, &port, &why);
-    if (rc != 0) {
+    if (rc != 0 && strstr(why, "could not be loaded") != NULL) {
         /* No libmicrohttpd on this machine: the parser is still tested above. */
         print_message("skipped: %s\n", why);
         free(why);
         skip();
     }
+    assert_int_equal(rc, 0);
     assert_true(port > 0);
     assert_int_equal(get(port, "/elsewhere"), 404);
     assert_int_equal(get(port, "/oauth/callback?code=c&state=other"), 400);
@@ -192,6 +193,9 @@ static void test_listener_paste_and_timeout(void **state)
 
     (void)state;
     if (oauth_listener_start(0, "s3", NULL, NULL, &l, &port, &why) != 0) {
+        /* Only a missing libmicrohttpd excuses the test; any other failure is one. */
+        if (strstr(why, "could not be loaded") == NULL)
+            fail_msg("oauth_listener_start: %s", why);
         free(why);
         skip();
     }
