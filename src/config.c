@@ -440,21 +440,6 @@ static int read_expose(struct config *cfg, const cJSON *v, char **why)
 }
 
 /* Turns a byte offset into line:column (both 1-based) for error messages. */
-static void position(const char *text, size_t len, size_t off, size_t *line, size_t *col)
-{
-    size_t i;
-
-    *line = 1;
-    *col = 1;
-    for (i = 0; i < off && i < len; i++) {
-        if (text[i] == '\n') {
-            (*line)++;
-            *col = 1;
-        } else {
-            (*col)++;
-        }
-    }
-}
 
 int config_parse(const char *text, size_t len, const char *path, struct config **out, char **why)
 {
@@ -474,7 +459,7 @@ int config_parse(const char *text, size_t len, const char *path, struct config *
 
     root = json_parse(text, len, &errpos);
     if (root == NULL) {
-        position(text, len, errpos, &line, &col);
+        json_position(text, len, errpos, &line, &col);
         *why = xasprintf("%s:%zu:%zu: invalid JSON near here; check for a missing comma or quote, "
                          "or a trailing comma (JSON allows none)",
                          path, line, col);

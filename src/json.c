@@ -39,6 +39,20 @@ cJSON *json_parse(const char *text, size_t len, size_t *errpos)
     return item;
 }
 
+void json_position(const char *text, size_t len, size_t off, size_t *line, size_t *col)
+{
+    *line = 1;
+    *col = 1;
+    for (size_t i = 0; i < off && i < len; i++) {
+        if (text[i] == '\n') {
+            (*line)++;
+            *col = 1;
+        } else {
+            (*col)++;
+        }
+    }
+}
+
 char *json_print(const cJSON *item)
 {
     char *s = cJSON_PrintUnformatted(item);

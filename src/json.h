@@ -25,6 +25,9 @@ void json_init(void);
  * gets the byte offset of the error. */
 cJSON *json_parse(const char *text, size_t len, size_t *errpos);
 
+/* The 1-based line and column of byte offset off in text (for parse errors users can find). */
+void json_position(const char *text, size_t len, size_t off, size_t *line, size_t *col);
+
 /* Returns a newly allocated compact serialization. Never NULL. */
 char *json_print(const cJSON *item);
 

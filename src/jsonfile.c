@@ -24,19 +24,6 @@
 #define DIFF_MAX_CELLS (4u * 1000u * 1000u)
 
 /* Line:column (1-based) of a byte offset, for parse errors a user can find. */
-static void position(const char *text, size_t len, size_t off, size_t *line, size_t *col)
-{
-    *line = 1;
-    *col = 1;
-    for (size_t i = 0; i < off && i < len; i++) {
-        if (text[i] == '\n') {
-            (*line)++;
-            *col = 1;
-        } else {
-            (*col)++;
-        }
-    }
-}
 
 int jsonfile_open(const char *path, mode_t new_mode, struct jsonfile **out, char **why)
 {
@@ -67,7 +54,7 @@ int jsonfile_open(const char *path, mode_t new_mode, struct jsonfile **out, char
     jf->newline = jf->len > 0 && jf->text[jf->len - 1] == '\n';
     jf->root = json_parse(jf->text, jf->len, &errpos);
     if (jf->root == NULL) {
-        position(jf->text, jf->len, errpos, &line, &col);
+        json_position(jf->text, jf->len, errpos, &line, &col);
         *why = xasprintf("%s:%zu:%zu: invalid JSON near here; fix the file (or restore it from "
                          "a backup) and run again",
                          path, line, col);

@@ -197,12 +197,10 @@ static void append(struct jsonrpc_framer *fr, const char *data, size_t n)
     fr->len += n;
 }
 
-static void emit(struct jsonrpc_framer *fr, const char *line, size_t len, jsonrpc_line_cb cb,
-                 void *ud)
+static void emit(const char *line, size_t len, jsonrpc_line_cb cb, void *ud)
 {
     if (len > 0 && line[len - 1] == '\r')
         len--;
-    (void)fr;
     if (len > 0)
         cb(ud, line, len, false);
 }
@@ -224,11 +222,11 @@ void jsonrpc_framer_feed(struct jsonrpc_framer *fr, const char *data, size_t len
             cb(ud, NULL, 0, true);
         } else if (nl != NULL && fr->len == 0) {
             /* The common case: a whole line inside this read, no copy needed. */
-            emit(fr, data, chunk, cb, ud);
+            emit(data, chunk, cb, ud);
         } else {
             append(fr, data, chunk);
             if (nl != NULL) {
-                emit(fr, fr->buf, fr->len, cb, ud);
+                emit(fr->buf, fr->len, cb, ud);
                 fr->len = 0;
                 /* A message that spanned reads (a tools/list page) should not pin its buffer
                  * for the life of an idle connection: fifty servers would keep megabytes. */

@@ -177,8 +177,7 @@ static void dispose(struct upstream *up, struct transport *t, bool graceful)
     if (t == NULL)
         return;
     if (graceful) {
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += UPSTREAM_GRACE_MS / 1000;
+        ts = abstime(upstream_now_ms() + UPSTREAM_GRACE_MS);
         pthread_mutex_lock(&up->mu);
         while (t->users > 0)
             if (pthread_cond_timedwait(&up->cv, &up->mu, &ts) != 0)
@@ -637,24 +636,20 @@ static int connect_now(struct upstream *up, int64_t deadline, struct cancel *can
         free(diag);
     } else if (rc == ERR_CLOSED) {
         /* The server died before answering (a write to it failed, or its stdout closed). Its
-         * reader reports how it ended and what it printed; wait a moment for that (up to 3 s:
-         * on a loaded machine the reaping can take longer than the half second it usually does). */
-        for (int i = 0; i < 300; i++) {
-            bool reported;
+         * reader reports how it ended and what it printed (on_closed broadcasts cv); wait a
+         * moment for that (up to 3 s: on a loaded machine the reaping can take longer than the
+         * half second it usually does). */
+        struct timespec ts = abstime(upstream_now_ms() + 3000);
 
-            pthread_mutex_lock(&up->mu);
-            reported = up->t != t && up->last_error != NULL;
-            if (reported) {
-                free(*why);
-                *why = xstrdup(up->last_error);
-            }
-            pthread_mutex_unlock(&up->mu);
-            if (reported)
+        pthread_mutex_lock(&up->mu);
+        while (!(up->t != t && up->last_error != NULL))
+            if (pthread_cond_timedwait(&up->cv, &up->mu, &ts) != 0)
                 break;
-            struct timespec ts = {.tv_sec = 0, .tv_nsec = 10000000L};
-
-            nanosleep(&ts, NULL);
+        if (up->t != t && up->last_error != NULL) {
+            free(*why);
+            *why = xstrdup(up->last_error);
         }
+        pthread_mutex_unlock(&up->mu);
     } else if (rc == ERR_RPC) {
         char *msg = xasprintf("%s (during initialize)", *why);
 
