@@ -80,14 +80,16 @@ static int wait_ms(struct http_transport *ht, int ms, int64_t deadline, struct c
     return 0;
 }
 
-/* Hands one JSON message to the session layer and notes whether it is the awaited answer. */
-static void deliver(struct exch *ex, const char *text, size_t len)
+/* Hands one JSON message to the session layer and notes whether it is the awaited answer.
+ * parsed is text already parsed, or NULL to parse it here (only while an answer is awaited). */
+static void deliver(struct exch *ex, const char *text, size_t len, const cJSON *parsed)
 {
     struct http_transport *ht = ex->ht;
-    cJSON *m;
 
     if (ex->want != NULL && !ex->answered) {
-        m = json_parse(text, len, NULL);
+        cJSON *mine = parsed == NULL ? json_parse(text, len, NULL) : NULL;
+        const cJSON *m = parsed != NULL ? parsed : mine;
+
         if (cJSON_IsObject(m) && json_get(m, "method") == NULL &&
             (json_get(m, "result") != NULL || json_get(m, "error") != NULL)) {
             char *key = jsonrpc_id_key(json_get(m, "id"));
@@ -95,7 +97,7 @@ static void deliver(struct exch *ex, const char *text, size_t len)
             ex->answered = strcmp(key, ex->want) == 0;
             free(key);
         }
-        cJSON_Delete(m);
+        cJSON_Delete(mine);
     }
     if (log_enabled(LOG_LVL_TRACE))
         LOG_TRACE("[%s] <- %.*s", ht->srv->name, (int)(len > 2000 ? 2000 : len), text);
@@ -114,11 +116,11 @@ static void deliver_body(struct exch *ex)
     if (cJSON_IsArray(j)) {
         cJSON_ArrayForEach (it, j) {
             text = json_print(it);
-            deliver(ex, text, strlen(text));
+            deliver(ex, text, strlen(text), it);
             free(text);
         }
     } else if (cJSON_IsObject(j)) {
-        deliver(ex, ex->body.s, ex->body.len);
+        deliver(ex, ex->body.s, ex->body.len, j);
     } else {
         LOG_WARN("[%s] ignored a response body that is not JSON", ex->ht->srv->name);
     }
@@ -136,7 +138,7 @@ static void on_event(void *ud, const struct sse_event *ev)
     }
     if (strcmp(ev->type, "message") != 0)
         return;
-    deliver(ex, ev->data, ev->len);
+    deliver(ex, ev->data, ev->len, NULL);
 }
 
 static void on_header(void *ud, const char *name, const char *value)
