@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "config.h"
 #include "err.h"
 #include "json.h"
 #include "xmem.h"
@@ -149,12 +150,8 @@ char *cli_clients_sanitize_name(const char *name)
     char *out;
 
     for (const char *p = name; *p != '\0' && b.len < 64; p++) {
-        char c = *p;
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '.' || c == '-' || c == '_';
+        char c = config_name_char(*p) ? *p : '-';
 
-        if (!ok)
-            c = '-';
         /* "__" would split the routed name "server__tool" in the wrong place. */
         if (c == '_' && b.len > 0 && b.s[b.len - 1] == '_')
             continue;

@@ -63,19 +63,21 @@ static void check_fields(struct config *cfg, const cJSON *obj, const char *const
     }
 }
 
+bool config_name_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '-';
+}
+
 int config_valid_name(const char *name)
 {
     const char *p;
 
     if (name == NULL || *name == '\0' || strstr(name, "__") != NULL)
         return 0;
-    for (p = name; *p != '\0'; p++) {
-        char c = *p;
-
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '.' || c == '-'))
+    for (p = name; *p != '\0'; p++)
+        if (!config_name_char(*p))
             return 0;
-    }
     return (p - name) <= 64;
 }
 

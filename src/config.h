@@ -99,6 +99,9 @@ const struct config_server *config_find(const struct config *cfg, const char *na
 /* Returns nonzero when name is a valid server name (see struct config_server). */
 int config_valid_name(const char *name);
 
+/* True for the bytes a server name may hold: A-Z a-z 0-9 _ . - */
+bool config_name_char(char c);
+
 void config_free(struct config *cfg);
 
 #endif

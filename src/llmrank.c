@@ -119,12 +119,6 @@ char *llmrank_request_body(const char *provider, const char *model, const char *
     return out;
 }
 
-static bool name_char(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '-' || c == '.';
-}
-
 /* Finds the candidate names in text, in order of first mention, whole names only. */
 static size_t find_names(const char *text, const char *const *names, size_t n, size_t *order)
 {
@@ -136,7 +130,7 @@ static size_t find_names(const char *text, const char *const *names, size_t n, s
         const char *p = text;
 
         while ((p = strstr(p, names[i])) != NULL) {
-            if ((p == text || !name_char(p[-1])) && !name_char(p[len])) {
+            if ((p == text || !config_name_char(p[-1])) && !config_name_char(p[len])) {
                 pos[i] = (size_t)(p - text) + 1;
                 seen[i] = true;
                 break;
