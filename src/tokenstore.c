@@ -344,6 +344,21 @@ void tokenstore_tokens_clear(struct tokenstore_tokens *t)
     memset(t, 0, sizeof(*t));
 }
 
+/* Frees j after overwriting its secret string members key1 and key2 (may be NULL):
+ * cJSON_Delete() does not wipe what it frees. j may be NULL. */
+static void wipe_delete(cJSON *j, const char *key1, const char *key2)
+{
+    const char *keys[2] = {key1, key2};
+
+    for (int i = 0; i < 2 && j != NULL; i++) {
+        const cJSON *m = keys[i] != NULL ? json_get(j, keys[i]) : NULL;
+
+        if (cJSON_IsString(m))
+            explicit_bzero(m->valuestring, strlen(m->valuestring));
+    }
+    cJSON_Delete(j);
+}
+
 static char *dup_or_null(const char *s)
 {
     return s != NULL ? xstrdup(s) : NULL;
@@ -480,13 +495,7 @@ int tokenstore_save(const struct tokenstore *ts, const char *server_url,
     add_str(j, "resource", t->resource);
     path = tokenstore_token_path(ts, server_url);
     rc = write_private(ts, path, j, warning, why);
-    /* cJSON_Delete does not wipe: overwrite the secrets in the tree first. */
-    explicit_bzero(cJSON_GetObjectItemCaseSensitive(j, "access_token")->valuestring,
-                   strlen(t->access_token));
-    if (t->refresh_token != NULL)
-        explicit_bzero(cJSON_GetObjectItemCaseSensitive(j, "refresh_token")->valuestring,
-                       strlen(t->refresh_token));
-    cJSON_Delete(j);
+    wipe_delete(j, "access_token", "refresh_token");
     free(path);
     return rc;
 }
@@ -558,15 +567,7 @@ int tokenstore_tokens_from_response(const char *body, size_t len, int64_t now,
         out->scope = dup_or_null(requested_scope);
     rc = 0;
 out:
-    if (j != NULL) {
-        const cJSON *s = json_get(j, "access_token"), *r = json_get(j, "refresh_token");
-
-        if (cJSON_IsString(s))
-            explicit_bzero(s->valuestring, strlen(s->valuestring));
-        if (cJSON_IsString(r))
-            explicit_bzero(r->valuestring, strlen(r->valuestring));
-    }
-    cJSON_Delete(j);
+    wipe_delete(j, "access_token", "refresh_token");
     if (rc != 0)
         tokenstore_tokens_clear(out);
     return rc;
@@ -695,10 +696,7 @@ int tokenstore_client_save(const struct tokenstore *ts, const struct tokenstore_
         cJSON_AddNumberToObject(j, "client_secret_expires_at", (double)c->secret_expires_at);
     path = tokenstore_client_path(ts, c->issuer);
     rc = write_private(ts, path, j, warning, why);
-    if (c->client_secret != NULL)
-        explicit_bzero(cJSON_GetObjectItemCaseSensitive(j, "client_secret")->valuestring,
-                       strlen(c->client_secret));
-    cJSON_Delete(j);
+    wipe_delete(j, "client_secret", NULL);
     free(path);
     return rc;
 }
@@ -753,13 +751,7 @@ int tokenstore_client_from_registration(const char *body, size_t len, const char
     free(out->redirect_uri);
     out->redirect_uri = xstrdup(redirect_uri);
 out:
-    if (j != NULL) {
-        const cJSON *s = json_get(j, "client_secret");
-
-        if (cJSON_IsString(s))
-            explicit_bzero(s->valuestring, strlen(s->valuestring));
-    }
-    cJSON_Delete(j);
+    wipe_delete(j, "client_secret", NULL);
     return rc;
 }
 
