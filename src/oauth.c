@@ -208,6 +208,21 @@ static struct osrv *get_srv(struct oauth *oa, const struct config_server *srv)
     return s;
 }
 
+/* srv's state with oa->mu held, or NULL (unlocked, *why set) when its oauth object in the
+ * config is unusable. */
+static struct osrv *lock_usable_srv(struct oauth *oa, const struct config_server *srv, char **why)
+{
+    struct osrv *s;
+
+    pthread_mutex_lock(&oa->mu);
+    s = get_srv(oa, srv);
+    if (s->cfg_error == NULL)
+        return s;
+    *why = xstrdup(s->cfg_error);
+    pthread_mutex_unlock(&oa->mu);
+    return NULL;
+}
+
 /* Step 0: the stored tokens, or mcp-remote's for this exact URL. Called with oa->mu held (file
  * reads only). */
 static void load_tokens(struct oauth *oa, struct osrv *s)
@@ -1192,13 +1207,9 @@ int oauth_denied(struct oauth *oa, const struct config_server *srv, struct oauth
     long status;
     int rc;
 
-    pthread_mutex_lock(&oa->mu);
-    s = get_srv(oa, srv);
-    if (s->cfg_error != NULL) {
-        *why = xstrdup(s->cfg_error);
-        pthread_mutex_unlock(&oa->mu);
+    s = lock_usable_srv(oa, srv, why);
+    if (s == NULL)
         return ERR_INVALID;
-    }
     load_tokens(oa, s);
     status = s->ch_status;
     rm = s->ch_rm ? xstrdup(s->ch_rm) : NULL;
@@ -1318,13 +1329,9 @@ int oauth_login(struct oauth *oa, const struct config_server *srv, int paste_fd,
     char *rm, *scope;
     int rc;
 
-    pthread_mutex_lock(&oa->mu);
-    s = get_srv(oa, srv);
-    if (s->cfg_error != NULL) {
-        *why = xstrdup(s->cfg_error);
-        pthread_mutex_unlock(&oa->mu);
+    s = lock_usable_srv(oa, srv, why);
+    if (s == NULL)
         return ERR_INVALID;
-    }
     pthread_mutex_unlock(&oa->mu);
     probe(oa, s);
     pthread_mutex_lock(&oa->mu);
